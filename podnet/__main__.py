@@ -1,0 +1,5 @@
+import sys
+
+from podnet.cli.main import main
+
+sys.exit(main())

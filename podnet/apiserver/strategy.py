@@ -1,0 +1,163 @@
+"""Per-kind rules the API server applies around a write, as Kubernetes' registry strategies do.
+
+Pure functions over JSON dicts: what a create fills in (uid, timestamps,
+generation, initial status), what an update may change (status only through
+/status, spec only through the main resource, generation bumped on spec
+changes) and what a delete does (immediate, graceful, or blocked by
+finalizers).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import uuid
+from typing import Any
+
+from podnet.api.scheme import ResourceInfo
+
+Obj = dict[str, Any]
+
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+
+# Kinds whose metadata.generation tracks spec changes (observedGeneration users).
+_GENERATION_KINDS = {"Deployment", "ReplicaSet", "NetworkPolicy", "Ingress", "IngressClass"}
+
+# Metadata an update through the main resource may never change.
+_IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+
+
+def rfc3339(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(s: str) -> float:
+    return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
+
+
+def _spec_part(obj: Obj) -> Obj:
+    """Everything but metadata and status: what a generation counts."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def prepare_for_create(res: ResourceInfo, obj: Obj, now: float) -> None:
+    meta = obj.setdefault("metadata", {})
+    for key in ("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+        meta.pop(key, None)
+    meta.pop("managedFields", None)
+    meta["uid"] = str(uuid.uuid4())
+    meta["creationTimestamp"] = rfc3339(now)
+    if res.kind in _GENERATION_KINDS:
+        meta["generation"] = 1
+    else:
+        meta.pop("generation", None)
+    obj["apiVersion"], obj["kind"] = res.api_version, res.kind
+    _initial_status(res, obj)
+
+
+def _initial_status(res: ResourceInfo, obj: Obj) -> None:
+    if res.kind == "Namespace":
+        obj["metadata"].setdefault("labels", {})[NAMESPACE_LABEL] = obj["metadata"]["name"]
+        spec = obj.setdefault("spec", {})
+        if "kubernetes" not in spec.setdefault("finalizers", []):
+            spec["finalizers"].append("kubernetes")
+        obj["status"] = {"phase": "Active"}
+    elif res.kind == "Pod":
+        obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj)}
+    elif res.kind == "Service":
+        obj["status"] = {"loadBalancer": {}}
+    elif res.kind in ("Deployment", "ReplicaSet", "Ingress"):
+        obj["status"] = {} if res.kind != "Ingress" else {"loadBalancer": {}}
+    # Nodes (registered by their agent) may carry status on create, as in Kubernetes.
+
+
+def _qos_class(pod: Obj) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    requests = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in requests):
+        return "BestEffort"
+    guaranteed = all(
+        r.get("limits") and set((r.get("limits") or {}).keys()) >= {"cpu", "memory"}
+        and all((r.get("requests") or {}).get(k, v) == v for k, v in (r.get("limits") or {}).items())
+        for r in requests
+    )
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def prepare_for_update(res: ResourceInfo, new: Obj, old: Obj, subresource: str) -> Obj:
+    """The object to store: ``new`` with what this kind of update may not change taken from ``old``."""
+    old_meta = old.get("metadata") or {}
+    if subresource == "status":
+        out = copy.deepcopy(old)
+        if "status" in new:
+            out["status"] = new["status"]
+        else:
+            out.pop("status", None)
+        return out
+    if subresource == "finalize":
+        out = copy.deepcopy(old)
+        out.setdefault("spec", {})["finalizers"] = list((new.get("spec") or {}).get("finalizers") or [])
+        return out
+    out = copy.deepcopy(new)
+    meta = out.setdefault("metadata", {})
+    for key in _IMMUTABLE_META:
+        if key in old_meta:
+            meta[key] = old_meta[key]
+        else:
+            meta.pop(key, None)
+    meta.pop("managedFields", None)
+    out["apiVersion"], out["kind"] = res.api_version, res.kind
+    if "status" in res.subresources and res.kind != "Node":
+        if "status" in old:
+            out["status"] = old["status"]
+        else:
+            out.pop("status", None)
+    if res.kind == "Namespace":
+        out.setdefault("spec", {})["finalizers"] = list((old.get("spec") or {}).get("finalizers") or [])
+        meta.setdefault("labels", {})[NAMESPACE_LABEL] = meta.get("name", "")
+    if res.kind in _GENERATION_KINDS and _spec_part(out) != _spec_part(old):
+        meta["generation"] = int(old_meta.get("generation") or 1) + 1
+    return out
+
+
+def has_finalizers(obj: Obj) -> bool:
+    meta = obj.get("metadata") or {}
+    if meta.get("finalizers"):
+        return True
+    return obj.get("kind") == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
+
+
+def default_grace_period(res: ResourceInfo, obj: Obj) -> int:
+    """Pods bound to a node wait for their kubelet; everything else goes at once."""
+    if res.kind != "Pod":
+        return 0
+    spec = obj.get("spec") or {}
+    if not spec.get("nodeName"):
+        return 0  # never scheduled: nothing on a node to stop
+    phase = (obj.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        return 0
+    grace = spec.get("terminationGracePeriodSeconds")
+    return 30 if grace is None else int(grace)
+
+
+def mark_deleting(obj: Obj, now: float, grace: int, extra_finalizers: list[str]) -> Obj:
+    """The object with deletionTimestamp (+grace) set and propagation finalizers added."""
+    out = copy.deepcopy(obj)
+    meta = out.setdefault("metadata", {})
+    if not meta.get("deletionTimestamp"):
+        meta["deletionTimestamp"] = rfc3339(now + grace)
+        meta["deletionGracePeriodSeconds"] = grace
+    elif grace < int(meta.get("deletionGracePeriodSeconds") or 0):
+        # A shorter grace period may shorten a deletion already under way, never lengthen it.
+        meta["deletionTimestamp"] = rfc3339(now + grace)
+        meta["deletionGracePeriodSeconds"] = grace
+    finalizers = meta.setdefault("finalizers", [])
+    for f in extra_finalizers:
+        if f not in finalizers:
+            finalizers.append(f)
+    if not finalizers:
+        meta.pop("finalizers")
+    if out.get("kind") == "Namespace":
+        out.setdefault("status", {})["phase"] = "Terminating"
+    return out
