@@ -62,9 +62,18 @@ class ServerProcess:
 
     def start(self, timeout: float = 20.0) -> None:
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
-        argv = [sys.executable, "-m", "podnet", "server", "--data-dir", str(self.data_dir),
-                "--secure-port", str(self.port), *self.args]
+        log = open(self.log_path, "ab")
+        argv = [
+            sys.executable,
+            "-m",
+            "podnet",
+            "server",
+            "--data-dir",
+            str(self.data_dir),
+            "--secure-port",
+            str(self.port),
+            *self.args,
+        ]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         log.close()
         wait_until(self._ready, timeout, 0.05, what=f"server on {self.port} ({self.log_path})")
@@ -103,10 +112,15 @@ class ServerProcess:
 class Kubectl:
     kubeconfig: Path
 
-    def run(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), KUBECACHEDIR=str(self.kubeconfig.parent / "kcache"))
-        proc = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True, env=env,
-                              timeout=timeout)
+    def run(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        env = dict(
+            os.environ, KUBECONFIG=str(self.kubeconfig), KUBECACHEDIR=str(self.kubeconfig.parent / "kcache")
+        )
+        proc = subprocess.run(
+            ["kubectl", *args], input=input, capture_output=True, text=True, env=env, timeout=timeout
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc
@@ -118,6 +132,9 @@ class Kubectl:
         return json.loads(self.run(*args, "-o", "json").stdout)
 
     def apply(self, manifest: str | list[dict[str, Any]] | dict[str, Any]) -> str:
-        text = manifest if isinstance(manifest, str) else yaml.safe_dump_all(
-            manifest if isinstance(manifest, list) else [manifest])
+        text = (
+            manifest
+            if isinstance(manifest, str)
+            else yaml.safe_dump_all(manifest if isinstance(manifest, list) else [manifest])
+        )
         return self("apply", "-f", "-", input=text)

@@ -17,7 +17,7 @@ from pathlib import Path
 from kubernetes.client import models
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from podnet.api.scheme import RESOURCES  # noqa: E402
+from podnet.api.scheme import RESOURCES
 
 # Kind → the client model class name for its version.
 _MODEL = {

@@ -78,7 +78,9 @@ def make_app(registry: Registry, token: str, config: ServerConfig) -> web.Applic
             if exc.status == 404:
                 return status_response(errors.not_found_path(request.path))
             if exc.status == 405:
-                return status_response(errors.StatusError(405, "MethodNotAllowed", f"{request.method} is not allowed"))
+                return status_response(
+                    errors.StatusError(405, "MethodNotAllowed", f"{request.method} is not allowed")
+                )
             raise
         except Exception as exc:  # the server must answer, whatever broke
             log.exception("internal error serving %s %s", request.method, request.path)
@@ -118,8 +120,16 @@ def make_app(registry: Registry, token: str, config: ServerConfig) -> web.Applic
 
 def _sans(config: ServerConfig) -> list[str]:
     first_service_ip = str(ipaddress.ip_network(config.service_cidr, strict=False)[1])
-    hosts = ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-             "kubernetes.default.svc.cluster.local", first_service_ip, *config.extra_sans]
+    hosts = [
+        "127.0.0.1",
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        first_service_ip,
+        *config.extra_sans,
+    ]
     for addr in (config.bind_address, config.advertise_address):
         if addr and addr != "0.0.0.0":
             hosts.append(addr)
@@ -169,15 +179,17 @@ async def start_server(store: Store, config: ServerConfig) -> RunningServer:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pki = ensure_pki(config.data_dir, _sans(config))
     registry = await build_registry(store, config)
-    await bootstrap.ensure_defaults(registry, config.service_cidr, config.advertise_address or config.bind_address,
-                                    config.secure_port)
+    await bootstrap.ensure_defaults(
+        registry, config.service_cidr, config.advertise_address or config.bind_address, config.secure_port
+    )
     app = make_app(registry, pki.token, config)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(pki.serving_cert, pki.serving_key)
-    site = web.TCPSite(runner, config.bind_address, config.secure_port, ssl_context=ctx, backlog=1024,
-                       reuse_address=True)
+    site = web.TCPSite(
+        runner, config.bind_address, config.secure_port, ssl_context=ctx, backlog=1024, reuse_address=True
+    )
     await site.start()
     sock = config.socket_path
     sock.parent.mkdir(parents=True, exist_ok=True)

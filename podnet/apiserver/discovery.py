@@ -109,12 +109,23 @@ def _subresource_entries(r: ResourceInfo) -> list[Obj]:
             )
     if r.kind == "Pod":
         out.append(
-            {"name": "pods/binding", "singularName": "", "namespaced": True, "kind": "Binding", "verbs": ["create"]}
+            {
+                "name": "pods/binding",
+                "singularName": "",
+                "namespaced": True,
+                "kind": "Binding",
+                "verbs": ["create"],
+            }
         )
     if r.kind == "Namespace":
         out.append(
-            {"name": "namespaces/finalize", "singularName": "", "namespaced": False, "kind": "Namespace",
-             "verbs": ["update"]}
+            {
+                "name": "namespaces/finalize",
+                "singularName": "",
+                "namespaced": False,
+                "kind": "Namespace",
+                "verbs": ["update"],
+            }
         )
     return out
 
@@ -127,4 +138,9 @@ def api_resource_list(group_version: str) -> Obj | None:
     for r in resources:
         entries.append(_entry(r))
         entries.extend(_subresource_entries(r))
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": entries}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": entries,
+    }

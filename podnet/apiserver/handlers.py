@@ -91,6 +91,9 @@ async def read_body_raw(request: web.Request) -> tuple[Any, bytes]:
     if not raw:
         raise errors.bad_request("the request body is empty")
     ctype = request.content_type
+    if "protobuf" in ctype or "cbor" in ctype:
+        # Protobuf (kubectl's typed clients) and CBOR are not served: 415 makes client-go fall back to JSON.
+        raise errors.unsupported_media_type(ctype)
     try:
         if ctype in ("application/yaml", "application/apply-patch+yaml"):
             return yaml.safe_load(raw), raw
@@ -111,7 +114,9 @@ def check_type(body: Any, res: ResourceInfo, kind: str | None = None, api_versio
         )
     got_kind = body.get("kind")
     if got_kind and got_kind != want_kind:
-        raise errors.bad_request(f"the kind in the data ({got_kind}) does not match the expected kind ({want_kind})")
+        raise errors.bad_request(
+            f"the kind in the data ({got_kind}) does not match the expected kind ({want_kind})"
+        )
     meta = body.get("metadata")
     if meta is not None and not isinstance(meta, dict):
         raise errors.bad_request("metadata must be an object")
@@ -154,8 +159,12 @@ def wants_table(request: web.Request) -> bool:
 
 def render(request: web.Request, res: ResourceInfo, obj: Obj, status: int = 200) -> web.Response:
     if wants_table(request):
-        t = table.to_table(res, [obj], include_object=request.query.get("includeObject", "Metadata"),
-                           now=request.app["now"]())
+        t = table.to_table(
+            res,
+            [obj],
+            include_object=request.query.get("includeObject", "Metadata"),
+            now=request.app["now"](),
+        )
         t.setdefault("metadata", {})["resourceVersion"] = obj["metadata"].get("resourceVersion", "")
         return json_response(t, status)
     return json_response(obj, status)
@@ -288,8 +297,12 @@ class ResourceHandler:
         if result.continue_:
             meta["continue"] = result.continue_
         if wants_table(request):
-            out = table.to_table(t.res, result.items, include_object=request.query.get("includeObject", "Metadata"),
-                                 now=request.app["now"]())
+            out = table.to_table(
+                t.res,
+                result.items,
+                include_object=request.query.get("includeObject", "Metadata"),
+                now=request.app["now"](),
+            )
             out.setdefault("metadata", {}).update(meta)
             return json_response(out)
         for item in result.items:
@@ -297,7 +310,12 @@ class ResourceHandler:
             item.pop("kind", None)
             item["apiVersion"], item["kind"] = t.res.api_version, t.res.kind
         return json_response(
-            {"kind": t.res.list_kind_name, "apiVersion": t.res.api_version, "metadata": meta, "items": result.items}
+            {
+                "kind": t.res.list_kind_name,
+                "apiVersion": t.res.api_version,
+                "metadata": meta,
+                "items": result.items,
+            }
         )
 
     async def _watch(self, request: web.Request, t: Target, opts: ListOptions) -> web.StreamResponse:
@@ -331,8 +349,14 @@ class ResourceHandler:
             while True:
                 await asyncio.sleep(request.app["bookmark_interval"])
                 if last_rv:
-                    await send("BOOKMARK", {"kind": t.res.kind, "apiVersion": t.res.api_version,
-                                            "metadata": {"resourceVersion": last_rv}})
+                    await send(
+                        "BOOKMARK",
+                        {
+                            "kind": t.res.kind,
+                            "apiVersion": t.res.api_version,
+                            "metadata": {"resourceVersion": last_rv},
+                        },
+                    )
 
         tasks = [asyncio.ensure_future(pump())]
         if bookmarks:
@@ -415,7 +439,13 @@ class ResourceHandler:
             if t.res.group:
                 details["group"] = t.res.group
             return json_response(
-                {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": details,
+                }
             )
         return render(request, t.res, obj, 200 if gone or obj["metadata"].get("deletionTimestamp") else 202)
 
@@ -437,8 +467,14 @@ class ResourceHandler:
                     continue
                 raise
             deleted.append(obj)
-        return json_response({"kind": t.res.list_kind_name, "apiVersion": t.res.api_version,
-                              "metadata": {"resourceVersion": str(result.resource_version)}, "items": deleted})
+        return json_response(
+            {
+                "kind": t.res.list_kind_name,
+                "apiVersion": t.res.api_version,
+                "metadata": {"resourceVersion": str(result.resource_version)},
+                "items": deleted,
+            }
+        )
 
     async def _bind(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
@@ -454,7 +490,7 @@ class ResourceHandler:
                 raise errors.conflict(t.res, t.name, "pod is being deleted, cannot be assigned to a host")
             current = (pod.get("spec") or {}).get("nodeName")
             if current:
-                raise errors.conflict(t.res, t.name, f"pod {t.name} is already assigned to node \"{current}\"")
+                raise errors.conflict(t.res, t.name, f'pod {t.name} is already assigned to node "{current}"')
             pod["spec"]["nodeName"] = node
             try:
                 pod = await self.registry.update(t.res, t.namespace, t.name, pod)
@@ -464,11 +500,18 @@ class ResourceHandler:
                 raise
             status = pod.setdefault("status", {})
             conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-            conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                          "lastTransitionTime": rfc3339(request.app["now"]().timestamp())})
+            conds.append(
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": rfc3339(request.app["now"]().timestamp()),
+                }
+            )
             status["conditions"] = conds
             with contextlib.suppress(errors.StatusError):
                 await self.registry.update(t.res, t.namespace, t.name, pod, "status")
-            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                  "code": 201}, 201)
+            return json_response(
+                {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
+            )
         raise errors.conflict(t.res, t.name, "too many conflicts binding the pod")

@@ -35,7 +35,9 @@ def _gvk(r: ResourceInfo) -> Obj:
 def _op(r: ResourceInfo, action: str, params: tuple[str, ...] = ()) -> Obj:
     return {
         "operationId": f"{action}{r.kind}",
-        "parameters": [{"name": p, "in": "query", "schema": {"type": "string"}, "uniqueItems": True} for p in params],
+        "parameters": [
+            {"name": p, "in": "query", "schema": {"type": "string"}, "uniqueItems": True} for p in params
+        ],
         "responses": {"200": {"description": "OK"}},
         "x-kubernetes-action": action,
         "x-kubernetes-group-version-kind": _gvk(r),
@@ -56,8 +58,11 @@ def _paths_for(r: ResourceInfo) -> dict[str, Obj]:
         },
     }
     for sub in r.subresources:
-        paths[f"{item}/{sub}"] = {"get": _op(r, "get"), "put": _op(r, "put", _QUERY_PARAMS),
-                                  "patch": _op(r, "patch", _QUERY_PARAMS)}
+        paths[f"{item}/{sub}"] = {
+            "get": _op(r, "get"),
+            "put": _op(r, "put", _QUERY_PARAMS),
+            "patch": _op(r, "patch", _QUERY_PARAMS),
+        }
     return paths
 
 

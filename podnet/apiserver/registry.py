@@ -418,7 +418,9 @@ class Registry:
             kv = await self._get_kv(res, ns, name)
             current = decode(kv)
             if subresource == "scale":
-                patched_scale = _apply_patch(patch_type, to_scale(res, current), body, "Scale", "autoscaling/v1")
+                patched_scale = _apply_patch(
+                    patch_type, to_scale(res, current), body, "Scale", "autoscaling/v1"
+                )
                 if check is not None:
                     check("autoscaling/v1", "Scale", patched_scale)
                 patched = from_scale(current, patched_scale)
@@ -449,7 +451,9 @@ class Registry:
             return to_scale(res, out) if subresource == "scale" else out
         raise errors.conflict(res, name, _CONFLICT)
 
-    async def update_scale(self, res: ResourceInfo, ns: str | None, name: str, scale: Obj, dry_run: bool) -> Obj:
+    async def update_scale(
+        self, res: ResourceInfo, ns: str | None, name: str, scale: Obj, dry_run: bool
+    ) -> Obj:
         kv = await self._get_kv(res, ns, name)
         current = decode(kv)
         rv = str((scale.get("metadata") or {}).get("resourceVersion") or "")
@@ -458,7 +462,9 @@ class Registry:
         updated = from_scale(current, scale)
         return to_scale(res, await self._update_from(res, ns, name, updated, kv, "", dry_run))
 
-    async def delete(self, res: ResourceInfo, ns: str | None, name: str, opts: DeleteOptions) -> tuple[Obj, bool]:
+    async def delete(
+        self, res: ResourceInfo, ns: str | None, name: str, opts: DeleteOptions
+    ) -> tuple[Obj, bool]:
         """Returns (object, gone): gone is False while finalizers or a grace period hold it."""
         kv = await self._get_kv(res, ns, name)
         obj = decode(kv)
@@ -470,7 +476,10 @@ class Registry:
                 f"Precondition failed: UID in precondition: {opts.precondition_uid}, "
                 f"UID in object meta: {meta.get('uid')}",
             )
-        if opts.precondition_resource_version and opts.precondition_resource_version != meta["resourceVersion"]:
+        if (
+            opts.precondition_resource_version
+            and opts.precondition_resource_version != meta["resourceVersion"]
+        ):
             raise errors.conflict(
                 res,
                 name,
@@ -540,7 +549,9 @@ def to_scale(res: ResourceInfo, obj: Obj) -> Obj:
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {
-            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
         },
         "spec": {"replicas": int(spec.get("replicas", 1))},
         "status": {
@@ -554,12 +565,16 @@ def from_scale(obj: Obj, scale: Obj) -> Obj:
     replicas = (scale.get("spec") or {}).get("replicas", 0)
     if not isinstance(replicas, int) or isinstance(replicas, bool):
         raise errors.invalid_object(
-            "Scale", "autoscaling", (obj.get("metadata") or {}).get("name", ""),
+            "Scale",
+            "autoscaling",
+            (obj.get("metadata") or {}).get("name", ""),
             [errors.invalid("spec.replicas", replicas, "must be an integer")],
         )
     if replicas < 0:
         raise errors.invalid_object(
-            "Scale", "autoscaling", (obj.get("metadata") or {}).get("name", ""),
+            "Scale",
+            "autoscaling",
+            (obj.get("metadata") or {}).get("name", ""),
             [errors.invalid("spec.replicas", replicas, "must be greater than or equal to 0")],
         )
     out = dict(obj)

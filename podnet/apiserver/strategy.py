@@ -24,7 +24,13 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 _GENERATION_KINDS = {"Deployment", "ReplicaSet", "NetworkPolicy", "Ingress", "IngressClass"}
 
 # Metadata an update through the main resource may never change.
-_IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+_IMMUTABLE_META = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+)
 
 
 def rfc3339(t: float) -> str:
@@ -77,7 +83,8 @@ def _qos_class(pod: Obj) -> str:
     if not any(r.get("requests") or r.get("limits") for r in requests):
         return "BestEffort"
     guaranteed = all(
-        r.get("limits") and set((r.get("limits") or {}).keys()) >= {"cpu", "memory"}
+        r.get("limits")
+        and set((r.get("limits") or {}).keys()) >= {"cpu", "memory"}
         and all((r.get("requests") or {}).get(k, v) == v for k, v in (r.get("limits") or {}).items())
         for r in requests
     )
@@ -115,6 +122,8 @@ def prepare_for_update(res: ResourceInfo, new: Obj, old: Obj, subresource: str) 
     if res.kind == "Namespace":
         out.setdefault("spec", {})["finalizers"] = list((old.get("spec") or {}).get("finalizers") or [])
         meta.setdefault("labels", {})[NAMESPACE_LABEL] = meta.get("name", "")
+    if res.kind == "Service":
+        _drop_type_dependent_fields(out, old)
     if res.kind in _GENERATION_KINDS and _spec_part(out) != _spec_part(old):
         meta["generation"] = int(old_meta.get("generation") or 1) + 1
     return out
@@ -161,3 +170,21 @@ def mark_deleting(obj: Obj, now: float, grace: int, extra_finalizers: list[str])
     if out.get("kind") == "Namespace":
         out.setdefault("status", {})["phase"] = "Terminating"
     return out
+
+
+def _drop_type_dependent_fields(new: Obj, old: Obj) -> None:
+    """On a Service type change, clear what the old type needed and the user did not change (Kubernetes 1.20+)."""
+    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    stype = spec.get("type", "ClusterIP")
+    if stype == old_spec.get("type", "ClusterIP"):
+        return
+    if stype not in ("NodePort", "LoadBalancer"):
+        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
+        for p in spec.get("ports") or []:
+            if p.get("nodePort") and p["nodePort"] == old_ports.get((p.get("port"), p.get("protocol", "TCP"))):
+                p.pop("nodePort")
+        if spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
+            spec.pop("externalTrafficPolicy", None)
+    if stype != "LoadBalancer":
+        if spec.get("healthCheckNodePort") == old_spec.get("healthCheckNodePort"):
+            spec.pop("healthCheckNodePort", None)

@@ -23,8 +23,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return asyncio.run(_run(args))
 
 
@@ -49,7 +51,9 @@ async def _run(args: argparse.Namespace) -> int:
         pod_eviction_timeout=args.pod_eviction_timeout,
         lb_pools=list(args.lb_pool),
     )
-    enabled = None if args.controllers == "*" else {c.strip() for c in args.controllers.split(",") if c.strip()}
+    enabled = (
+        None if args.controllers == "*" else {c.strip() for c in args.controllers.split(",") if c.strip()}
+    )
     try:
         await run_controllers(client, config, enabled)
     finally:

@@ -22,7 +22,9 @@ log = logging.getLogger("podnet.server")
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("server", help="run the control plane (API server and controllers)")
     p.add_argument("--data-dir", type=Path, required=True, help="state, PKI and kubeconfig live here")
-    p.add_argument("--datastore", default="sqlite", help="sqlite (default) or etcd://host:port[,host:port...]")
+    p.add_argument(
+        "--datastore", default="sqlite", help="sqlite (default) or etcd://host:port[,host:port...]"
+    )
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--secure-port", type=int, default=6443)
     p.add_argument("--unix-socket", type=Path, default=None, help="default: DATA_DIR/apiserver.sock")
@@ -31,7 +33,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--service-node-port-range", default="30000-32767")
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
-    p.add_argument("--lb-pool", action="append", default=[], help="LoadBalancer IP pool: CIDR or A-B (repeatable)")
+    p.add_argument(
+        "--lb-pool", action="append", default=[], help="LoadBalancer IP pool: CIDR or A-B (repeatable)"
+    )
     p.add_argument("--node-monitor-grace-period", type=float, default=40.0)
     p.add_argument("--pod-eviction-timeout", type=float, default=300.0)
     p.add_argument("--controllers", default="*", help="'*' (all), 'none', or a comma-separated list")
@@ -41,8 +45,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     port_range = parse_port_range(args.service_node_port_range)
     config = ServerConfig(
         data_dir=args.data_dir.resolve(),
@@ -64,10 +70,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _controller_argv(args: argparse.Namespace, config: ServerConfig) -> list[str]:
-    argv = [sys.executable, "-m", "podnet", "controller-manager", "--unix-socket", str(config.socket_path),
-            "--cluster-cidr", args.cluster_cidr, "--node-cidr-mask-size", str(args.node_cidr_mask_size),
-            "--node-monitor-grace-period", str(args.node_monitor_grace_period),
-            "--pod-eviction-timeout", str(args.pod_eviction_timeout), "--controllers", args.controllers]
+    argv = [
+        sys.executable,
+        "-m",
+        "podnet",
+        "controller-manager",
+        "--unix-socket",
+        str(config.socket_path),
+        "--cluster-cidr",
+        args.cluster_cidr,
+        "--node-cidr-mask-size",
+        str(args.node_cidr_mask_size),
+        "--node-monitor-grace-period",
+        str(args.node_monitor_grace_period),
+        "--pod-eviction-timeout",
+        str(args.pod_eviction_timeout),
+        "--controllers",
+        args.controllers,
+    ]
     for pool in args.lb_pool:
         argv += ["--lb-pool", pool]
     return argv
@@ -76,8 +96,11 @@ def _controller_argv(args: argparse.Namespace, config: ServerConfig) -> list[str
 async def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
     store = open_store(args.datastore, config.data_dir)
     server = await start_server(store, config)
-    print(f"podnet API server listening on {server.url} and unix:{config.socket_path}; "
-          f"kubeconfig: {server.kubeconfig}", flush=True)
+    print(
+        f"podnet API server listening on {server.url} and unix:{config.socket_path}; "
+        f"kubeconfig: {server.kubeconfig}",
+        flush=True,
+    )
     child: subprocess.Popen[bytes] | None = None
     if args.controllers != "none":
         child = subprocess.Popen(_controller_argv(args, config))

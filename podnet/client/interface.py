@@ -53,9 +53,7 @@ class ApiClient(Protocol):
 
     async def create(self, res: ResourceInfo, namespace: str | None, obj: Obj) -> Obj: ...
 
-    async def update(
-        self, res: ResourceInfo, namespace: str | None, obj: Obj, subresource: str = ""
-    ) -> Obj:
+    async def update(self, res: ResourceInfo, namespace: str | None, obj: Obj, subresource: str = "") -> Obj:
         """PUT; a stale metadata.resourceVersion raises StatusError 409 Conflict."""
         ...
 

@@ -1,0 +1,1 @@
+"""EndpointSlices and legacy Endpoints for Services with a selector."""

@@ -1,0 +1,50 @@
+"""Recording core/v1 Events about an object, as controllers' EventRecorder does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from podnet.api.errors import StatusError
+from podnet.api.scheme import lookup_plural
+from podnet.client.interface import ApiClient, Obj
+
+log = logging.getLogger(__name__)
+EVENTS = lookup_plural("events")
+
+
+def rfc3339(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def record_event(
+    client: ApiClient, obj: Obj, event_type: str, reason: str, message: str, component: str, now: float
+) -> None:
+    """Create one Event about ``obj``; failures are logged, never raised (events are best effort)."""
+    assert EVENTS is not None
+    meta = obj.get("metadata") or {}
+    namespace = meta.get("namespace") or "default"
+    ts = rfc3339(now)
+    event: Obj = {
+        "metadata": {"generateName": f"{meta.get('name', 'unknown')}.", "namespace": namespace},
+        "involvedObject": {
+            "kind": obj.get("kind", ""),
+            "apiVersion": obj.get("apiVersion", ""),
+            "name": meta.get("name", ""),
+            "namespace": meta.get("namespace", ""),
+            "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", ""),
+        },
+        "reason": reason,
+        "message": message,
+        "type": event_type,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "firstTimestamp": ts,
+        "lastTimestamp": ts,
+        "count": 1,
+    }
+    try:
+        await client.create(EVENTS, namespace, event)
+    except StatusError as exc:
+        log.warning("could not record event %s on %s: %s", reason, meta.get("name"), exc)

@@ -1,0 +1,1 @@
+"""LoadBalancer IPAM: external IPs for Services of type LoadBalancer from configured pools."""

@@ -1,0 +1,1 @@
+"""Node IPAM: one pod CIDR per node out of the cluster CIDR."""

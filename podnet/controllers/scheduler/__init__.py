@@ -1,0 +1,1 @@
+"""The default scheduler: binds pending pods to fitting nodes, spreading them by pod count."""
