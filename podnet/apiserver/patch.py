@@ -19,7 +19,6 @@ Errors are the ``Status`` objects Kubernetes answers with:
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 from typing import Any
 
 import jsonpatch
@@ -28,7 +27,22 @@ import jsonpointer
 from podnet.api import errors
 from podnet.api.errors import StatusError
 from podnet.apiserver import patchmeta
-from podnet.apiserver.patchmeta import TypeSchema
+from podnet.apiserver.patchmeta import (
+    PatchFailure,
+    TypeSchema,
+    bad_arg,
+    dedupe_scalars,
+    element_kind,
+    find_by_key,
+    go_fmt,
+    hkey,
+    key_matches,
+    no_merge_key,
+    normalize_order,
+    partition,
+    same,
+    split_deletions,
+)
 
 Obj = dict[str, Any]
 
@@ -43,17 +57,8 @@ _SET_ORDER = "$setElementOrder"
 ERR_PRIMITIVE_LIST = "invalid patch format of primitive list"
 ERR_RETAIN_KEYS = "invalid patch format of retainKeys"
 ERR_SET_ORDER = "invalid patch format of setElementOrder list"
-ERR_LIST_OF_LISTS = "lists of lists are not supported"
+
 ERR_UNSUPPORTED = "strategic merge patch format is not supported"
-
-
-class _PatchFailure(Exception):
-    """A strategic merge error and the HTTP code Kubernetes' interpretStrategicMergePatchError gives it."""
-
-    def __init__(self, message: str, code: int = 500) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def _unprocessable() -> StatusError:
@@ -61,7 +66,7 @@ def _unprocessable() -> StatusError:
     return StatusError(422, "Invalid", "the server rejected our request due to an error in our request", {})
 
 
-def _status(failure: _PatchFailure) -> StatusError:
+def _status(failure: PatchFailure) -> StatusError:
     if failure.code == 400:
         return errors.bad_request(failure.message)
     if failure.code == 422:
@@ -69,10 +74,7 @@ def _status(failure: _PatchFailure) -> StatusError:
     return StatusError(500, "", failure.message)
 
 
-# ---------------------------------------------------------------- Go's %v and type names, for messages
-
-
-def _go_json_kind(value: Any) -> str:
+def _json_kind(value: Any) -> str:
     """The JSON kind Go's decoder names in "cannot unmarshal X into Go value of type ..."."""
     if isinstance(value, bool):
         return "bool"
@@ -80,74 +82,7 @@ def _go_json_kind(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _go_float(f: float) -> str:
-    """strconv.FormatFloat(f, 'g', -1, 64): shortest digits, exponent form outside [1e-4, 1e6)."""
-    if f == 0:
-        return "0"
-    sign, digits, exp = Decimal(repr(f)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    point = len(text) + int(exp)  # position of the decimal point within the digits
-    e = point - 1
-    minus = "-" if sign else ""
-    if e < -4 or e >= 21 or (e >= 6 and len(text) <= e + 1 and e >= 6):
-        mant = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{minus}{mant}e{'+' if e >= 0 else '-'}{abs(e):02d}"
-    if point <= 0:
-        return f"{minus}0.{'0' * -point}{text}"
-    if point >= len(text):
-        return f"{minus}{text}{'0' * (point - len(text))}"
-    return f"{minus}{text[:point]}.{text[point:]}"
-
-
-def go_fmt(value: Any) -> str:
-    """Go's ``%v`` of a decoded JSON value (maps print with sorted keys)."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return _go_float(value)
-    if isinstance(value, list):
-        return "[" + " ".join(go_fmt(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_fmt(value[k])}" for k in sorted(value)) + "]"
-    return str(value)
-
-
-def _go_type(value: Any) -> str:
-    """reflect.TypeOf(value).String() for a decoded JSON value."""
-    if value is None:
-        return "%!s(<nil>)"
-    for py, go in ((bool, "bool"), (int, "int64"), (float, "float64"), (str, "string")):
-        if isinstance(value, py):
-            return go
-    return "[]interface {}" if isinstance(value, list) else "map[string]interface {}"
-
-
-def _bad_arg(expected: str, actual: Any) -> _PatchFailure:
-    return _PatchFailure(f"expected a {expected}, but received a {_go_type(actual)}")
-
-
-def _no_merge_key(m: Any, key: str) -> _PatchFailure:
-    return _PatchFailure(f"map: {go_fmt(m)} does not contain declared merge key: {key}")
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Go's interface equality: same dynamic type and equal value (so 1 != 1.0 and true != 1)."""
-    return type(a) is type(b) and a == b
-
-
-def _hkey(v: Any) -> Any:
-    """A hashable key with Go's equality, for sets of scalars."""
-    return (type(v).__name__, v) if isinstance(v, (str, int, float, bool)) or v is None else (id(v),)
-
-
-# ---------------------------------------------------------------- JSON patch and merge patch
+    return "array" if isinstance(value, list) else "object"
 
 
 def apply_json_patch(obj: Obj, patch: Any) -> Obj:
@@ -156,12 +91,12 @@ def apply_json_patch(obj: Obj, patch: Any) -> Obj:
         return copy.deepcopy(obj)
     if not isinstance(patch, list):
         raise errors.bad_request(
-            f"json: cannot unmarshal {_go_json_kind(patch)} into Go value of type jsonpatch.Patch"
+            f"json: cannot unmarshal {_json_kind(patch)} into Go value of type jsonpatch.Patch"
         )
     for op in patch:
         if op is not None and not isinstance(op, dict):
             raise errors.bad_request(
-                f"json: cannot unmarshal {_go_json_kind(op)} into Go value of type jsonpatch.Operation"
+                f"json: cannot unmarshal {_json_kind(op)} into Go value of type jsonpatch.Operation"
             )
     if len(patch) > MAX_JSON_PATCH_OPERATIONS:
         raise StatusError(
@@ -222,14 +157,14 @@ def apply_strategic_merge_patch(obj: Obj, patch: Any, kind: str, api_version: st
         return copy.deepcopy(obj)
     if not isinstance(patch, dict):
         raise errors.bad_request(
-            f"json: cannot unmarshal {_go_json_kind(patch)} into Go value of type map[string]interface {{}}"
+            f"json: cannot unmarshal {_json_kind(patch)} into Go value of type map[string]interface {{}}"
         )
     schema = patchmeta.schema_for(api_version, kind)
     if schema is None:
         raise errors.bad_request(ERR_UNSUPPORTED)
     try:
         return _merge_map(copy.deepcopy(obj), copy.deepcopy(patch), schema)
-    except _PatchFailure as failure:
+    except PatchFailure as failure:
         raise _status(failure) from None
 
 
@@ -241,7 +176,7 @@ def _merge_map(original: Obj | None, patch: Obj, schema: TypeSchema) -> Obj:
             return patch
         if directive == "delete":
             return {}
-        raise _PatchFailure(f"unknown patch type: {go_fmt(directive)} in map: {go_fmt(patch)}")
+        raise PatchFailure(f"unknown patch type: {go_fmt(directive)} in map: {go_fmt(patch)}")
     if original is None:
         original = {}
     _apply_retain_keys(original, patch)
@@ -280,14 +215,14 @@ def _strategy(meta: patchmeta.PatchMeta) -> str:
     """The strategy besides retainKeys (which only the ``$retainKeys`` directive acts on)."""
     rest = [s for s in meta.strategies if s != "retainKeys"]
     if len(meta.strategies) > 2 or len(rest) > 1:
-        raise _PatchFailure(f"unexpected patch strategy: {go_fmt(list(meta.strategies))}")
+        raise PatchFailure(f"unexpected patch strategy: {go_fmt(list(meta.strategies))}")
     return rest[0] if rest else ""
 
 
 def _strip_prefix(key: str, prefix: str, error: str) -> str:
     head, sep, rest = key.partition("/")
     if not sep or head != prefix:
-        raise _PatchFailure(error, 400)
+        raise PatchFailure(error, 400)
     return rest
 
 
@@ -338,13 +273,13 @@ def _apply_retain_keys(original: Obj, patch: Obj) -> None:
         return
     retain = patch.pop(_RETAIN_KEYS)
     if not isinstance(retain, list):
-        raise _PatchFailure(ERR_RETAIN_KEYS, 400)
+        raise PatchFailure(ERR_RETAIN_KEYS, 400)
     keep = {v for v in retain if isinstance(v, str)}
     for key, value in patch.items():
         if value is None or key.startswith((_DELETE_PRIMITIVES, _SET_ORDER)):
             continue
         if key not in keep:
-            raise _PatchFailure(ERR_RETAIN_KEYS, 400)
+            raise PatchFailure(ERR_RETAIN_KEYS, 400)
     for key in [k for k in original if k not in keep]:
         del original[key]
 
@@ -354,18 +289,20 @@ def _apply_set_element_order(original: Obj, patch: Obj, schema: TypeSchema) -> N
     for key in [k for k in patch if k.startswith(_SET_ORDER)]:
         order = patch.pop(key)
         if not isinstance(order, list):
-            raise _bad_arg("[]interface {}", order)
+            raise bad_arg("[]interface {}", order)
         field = _strip_prefix(key, _SET_ORDER, ERR_SET_ORDER)
-        found_original, found_patch = field in original, field in patch
+        # A typed Go object never carries a null or empty list (omitempty), so neither counts as present.
+        found_original = original.get(field) not in (None, [])
+        found_patch = field in patch
         original_list: list[Any] = []
         patch_list: list[Any] = []
         if found_original:
             if not isinstance(original[field], list):
-                raise _bad_arg("[]interface {}", original[field])
+                raise bad_arg("[]interface {}", original[field])
             original_list = original[field]
         if found_patch:
             if not isinstance(patch[field], list):
-                raise _bad_arg("[]interface {}", patch[field])
+                raise bad_arg("[]interface {}", patch[field])
             patch_list = patch[field]
         sub, meta = schema.lookup_slice(field)
         strategy = _strategy(meta)
@@ -380,11 +317,9 @@ def _apply_set_element_order(original: Obj, patch: Obj, schema: TypeSchema) -> N
             merged = _merge_slice(original_list, patch_list, sub, meta.merge_key, False)
         else:
             merged = patch_list
-        in_order, server_only = _partition(merged, order, meta.merge_key)
-        is_map = _element_kind(original_list, patch_list) == "map"
-        original[field] = _normalize_order(
-            in_order, server_only, order, original_list, meta.merge_key, is_map
-        )
+        in_order, server_only = partition(merged, order, meta.merge_key)
+        is_map = element_kind(original_list, patch_list) == "map"
+        original[field] = normalize_order(in_order, server_only, order, original_list, meta.merge_key, is_map)
         patch.pop(field, None)
 
 
@@ -392,7 +327,7 @@ def _validate_order(patch_list: list[Any], order: list[Any], merge_key: str) -> 
     """Patch items must appear in the ``$setElementOrder`` list, in the same relative order."""
     if not order or not patch_list:
         return
-    items = _split_deletions(patch_list)[0] if merge_key else patch_list
+    items = split_deletions(patch_list)[0] if merge_key else patch_list
     i = j = 0
     while i < len(items) and j < len(order):
         if isinstance(items[i], dict) and _DIRECTIVE in items[i]:
@@ -402,7 +337,7 @@ def _validate_order(patch_list: list[Any], order: list[Any], merge_key: str) -> 
             i += 1
         j += 1
     if i < len(items) and j >= len(order):
-        raise _PatchFailure(
+        raise PatchFailure(
             f"The order in patch list:\n{go_fmt(patch_list)}\n doesn't match {_SET_ORDER} list:\n"
             f"{go_fmt(order)}\n"
         )
@@ -410,30 +345,13 @@ def _validate_order(patch_list: list[Any], order: list[Any], merge_key: str) -> 
 
 def _merge_key_equal(left: Any, right: Any, merge_key: str) -> bool:
     if not merge_key:
-        return _same(left, right)
+        return same(left, right)
     for m in (left, right):
         if not isinstance(m, dict):
-            raise _bad_arg("map[string]interface {}", m)
+            raise bad_arg("map[string]interface {}", m)
         if merge_key not in m:
-            raise _no_merge_key(m, merge_key)
-    return _same(left[merge_key], right[merge_key])
-
-
-def _element_kind(*lists: list[Any]) -> str:
-    """The one kind all elements share ("map", or a scalar's type name); Go's sliceElementType."""
-    kind: str | None = None
-    for items in lists:
-        for item in items:
-            this = "map" if isinstance(item, dict) else type(item).__name__
-            if kind is None:
-                if isinstance(item, list):
-                    raise _PatchFailure(ERR_LIST_OF_LISTS, 422)
-                kind = this
-            elif kind != this:
-                raise _PatchFailure(f"list element types are not identical: {go_fmt(list(lists))}")
-    if kind is None:
-        raise _PatchFailure("no elements in any of the given slices")
-    return kind
+            raise no_merge_key(m, merge_key)
+    return same(left[merge_key], right[merge_key])
 
 
 def _merge_slice(
@@ -441,37 +359,19 @@ def _merge_slice(
 ) -> list[Any]:
     if not original and not patch:
         return original
-    is_map = _element_kind(original, patch) == "map"
+    is_map = element_kind(original, patch) == "map"
     if not is_map:
         if is_delete_list:
-            doomed = {_hkey(v) for v in patch}
-            return [v for v in original if _hkey(v) not in doomed]
-        merged = _dedupe_scalars(original + patch)
+            doomed = {hkey(v) for v in patch}
+            return [v for v in original if hkey(v) not in doomed]
+        merged = dedupe_scalars(original + patch)
     else:
         if not merge_key:
-            raise _PatchFailure(f"cannot merge lists without merge key for {schema.name}")
+            raise PatchFailure(f"cannot merge lists without merge key for {schema.name}")
         original, patch = _apply_list_directives(original, patch, merge_key)
         merged = _merge_by_key(original, patch, merge_key, schema)
-    in_patch, server_only = _partition(merged, patch, merge_key)
-    return _normalize_order(in_patch, server_only, patch, original, merge_key, is_map)
-
-
-def _dedupe_scalars(items: list[Any]) -> list[Any]:
-    """Go's in-place dedupe (a later duplicate is overwritten by the last item); order is fixed later."""
-    s = list(items)
-    last = len(s) - 1
-    i = 0
-    while i < last:
-        j = i + 1
-        while j <= last:
-            if _same(s[i], s[j]):
-                s[j] = s[last]
-                s.pop()
-                last -= 1
-                j -= 1
-            j += 1
-        i += 1
-    return s
+    in_patch, server_only = partition(merged, patch, merge_key)
+    return normalize_order(in_patch, server_only, patch, original, merge_key, is_map)
 
 
 def _apply_list_directives(
@@ -487,139 +387,25 @@ def _apply_list_directives(
         directive = item[_DIRECTIVE]
         if directive == "delete":
             if merge_key not in item:
-                raise _no_merge_key(item, merge_key)
-            original = [m for m in original if not _key_matches(m, merge_key, item[merge_key])]
+                raise no_merge_key(item, merge_key)
+            original = [m for m in original if not key_matches(m, merge_key, item[merge_key])]
         elif directive == "replace":
             replace = True
         elif directive == "merge":
-            raise _PatchFailure("merging lists cannot yet be specified in the patch")
+            raise PatchFailure("merging lists cannot yet be specified in the patch")
         else:
-            raise _PatchFailure(f"unknown patch type: {go_fmt(directive)} in map: {go_fmt(item)}")
+            raise PatchFailure(f"unknown patch type: {go_fmt(directive)} in map: {go_fmt(item)}")
     return (plain, []) if replace else (original, plain)
-
-
-def _key_matches(item: Any, merge_key: str, value: Any) -> bool:
-    if not isinstance(item, dict):
-        raise _PatchFailure("value for key is not a map")
-    return merge_key in item and _same(item[merge_key], value)
-
-
-def _find(items: list[Any], merge_key: str, value: Any) -> int:
-    for i, item in enumerate(items):
-        if _key_matches(item, merge_key, value):
-            return i
-    return -1
 
 
 def _merge_by_key(original: list[Any], patch: list[Any], merge_key: str, schema: TypeSchema) -> list[Any]:
     out = list(original)
     for item in patch:
         if merge_key not in item:
-            raise _no_merge_key(item, merge_key)
-        at = _find(out, merge_key, item[merge_key])
+            raise no_merge_key(item, merge_key)
+        at = find_by_key(out, merge_key, item[merge_key])
         if at >= 0:
             out[at] = _merge_map(out[at], item, schema)
         else:
             out.append(item)
-    return out
-
-
-def _partition(merged: list[Any], by: list[Any], merge_key: str) -> tuple[list[Any], list[Any]]:
-    """Split ``merged`` into the items ``by`` names and the ones only the server has."""
-    present: list[Any] = []
-    server_only: list[Any] = []
-    if not merge_key:
-        keys = {_hkey(v) for v in by}
-        for v in merged:
-            (present if _hkey(v) in keys else server_only).append(v)
-        return present, server_only
-    for v in merged:
-        if not isinstance(v, dict):
-            raise _bad_arg("map[string]interface {}", v)
-        if merge_key not in v:
-            raise _no_merge_key(v, merge_key)
-        (present if _find(by, merge_key, v[merge_key]) >= 0 else server_only).append(v)
-    return present, server_only
-
-
-def _index(items: list[Any], value: Any, merge_key: str, is_map: bool) -> int:
-    def key(v: Any) -> Any:
-        if not is_map:
-            return v
-        return v.get(merge_key) if isinstance(v, dict) else None
-
-    wanted = key(value)
-    for i, item in enumerate(items):
-        if _same(key(item), wanted):
-            return i
-    return -1
-
-
-def _sort_by(items: list[Any], order: list[Any], merge_key: str, is_map: bool) -> list[Any]:
-    """Order ``items`` as they appear in ``order``; ``$patch: delete`` items go last.
-
-    An insertion sort with Go's comparator (an item missing from ``order`` sorts before anything),
-    which is what sort.SliceStable runs for lists of up to 20 items.
-    """
-    deletions: list[Any] = []
-    if is_map:
-        for m in [*items, *order]:
-            if not isinstance(m, dict):
-                raise _bad_arg("map[string]interface {}", m)
-            if merge_key not in m:
-                raise _no_merge_key(m, merge_key)
-        items, deletions = _split_deletions(items)
-
-    def less(a: Any, b: Any) -> bool:
-        ia, ib = _index(order, a, merge_key, is_map), _index(order, b, merge_key, is_map)
-        return ia < ib if ia >= 0 and ib >= 0 else True
-
-    out = list(items)
-    for i in range(1, len(out)):
-        j = i
-        while j > 0 and less(out[j], out[j - 1]):
-            out[j], out[j - 1] = out[j - 1], out[j]
-            j -= 1
-    return out + deletions
-
-
-def _split_deletions(items: list[Any]) -> tuple[list[Any], list[Any]]:
-    keep: list[Any] = []
-    doomed: list[Any] = []
-    for m in items:
-        if not isinstance(m, dict):
-            raise _bad_arg("map[string]interface {}", m)
-        (doomed if m.get(_DIRECTIVE) == "delete" else keep).append(m)
-    return keep, doomed
-
-
-def _normalize_order(
-    in_patch: list[Any],
-    server_only: list[Any],
-    patch_order: list[Any],
-    server_order: list[Any],
-    merge_key: str,
-    is_map: bool,
-) -> list[Any]:
-    """Patch items in the patch's order, server-only items interleaved where the live list had them."""
-    right = _sort_by(in_patch, patch_order, merge_key, is_map)
-    left = _sort_by(server_only, server_order, merge_key, is_map)
-    out: list[Any] = []
-    i = j = 0
-    while i < len(left) or j < len(right):
-        if i >= len(left):
-            out.append(right[j])
-            j += 1
-        elif j >= len(right):
-            out.append(left[i])
-            i += 1
-        else:
-            li = _index(server_order, left[i], merge_key, is_map)
-            ri = _index(server_order, right[j], merge_key, is_map)
-            if li >= 0 and ri >= 0 and li < ri:
-                out.append(left[i])
-                i += 1
-            else:
-                out.append(right[j])
-                j += 1
     return out

@@ -179,9 +179,13 @@ def _drop_type_dependent_fields(new: Obj, old: Obj) -> None:
     if stype == old_spec.get("type", "ClusterIP"):
         return
     if stype not in ("NodePort", "LoadBalancer"):
-        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []}
+        old_ports = {
+            (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in old_spec.get("ports") or []
+        }
         for p in spec.get("ports") or []:
-            if p.get("nodePort") and p["nodePort"] == old_ports.get((p.get("port"), p.get("protocol", "TCP"))):
+            if p.get("nodePort") and p["nodePort"] == old_ports.get(
+                (p.get("port"), p.get("protocol", "TCP"))
+            ):
                 p.pop("nodePort")
         if spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
             spec.pop("externalTrafficPolicy", None)

@@ -171,7 +171,8 @@ class Informer:
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
 
     async def _list_and_replace(self) -> None:
         listed = await self.client.list(

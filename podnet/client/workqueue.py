@@ -14,6 +14,7 @@ Time comes from an injected ``clock``; tests that advance a fake clock call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -128,10 +129,11 @@ class WorkQueue(Generic[T]):
             timeout = _MAX_IDLE_WAIT
             if self._waiting:
                 timeout = min(timeout, max(0.0, self._waiting[0][0] - self._clock()))
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races with the event, leaving a cancelled worker waiting forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
 
     def done(self, key: T) -> None:
         self._processing.discard(key)

@@ -88,8 +88,8 @@ def _external_builder(package: str) -> Builder | None:
         if cls is None:
             continue
         if hasattr(cls, "from_factory"):
-            return lambda c, f, cfg: cls.from_factory(c, f, cfg)  # type: ignore[no-any-return]
-        return lambda c, f, cfg: cls(c, f, cfg)  # type: ignore[no-any-return]
+            return lambda c, f, cfg: cls.from_factory(c, f, cfg)
+        return lambda c, f, cfg: cls(c, f, cfg)
     return None
 
 

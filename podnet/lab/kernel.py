@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from podnet.lab import netns
 
 if TYPE_CHECKING:
-    from pyroute2 import IPRoute
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
 
 SIOCGSKNS = 0x894C  # linux/sockios.h: an fd for the socket's network namespace
 
@@ -82,7 +82,7 @@ class NetlinkLabKernel:
 
     @staticmethod
     def _open(ns: str) -> IPRoute:
-        from pyroute2 import IPRoute  # 0.2 s to import: only commands that touch links pay it
+        from pyroute2 import IPRoute  # 0.2 s to import: paid only when links are touched
 
         want = netns.netns_inode(ns)
         if want is None:

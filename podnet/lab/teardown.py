@@ -63,7 +63,9 @@ def down(name: str, *, run_dir: Path = RUN_DIR, grace: float = 5.0, kill_strays:
     return result
 
 
-def _stop_recorded(records: Iterable[ProcessRecord], inodes: set[int], grace: float, result: DownResult) -> None:
+def _stop_recorded(
+    records: Iterable[ProcessRecord], inodes: set[int], grace: float, result: DownResult
+) -> None:
     ours = []
     for rec in records:
         reason = why_not_ours(rec, inodes)

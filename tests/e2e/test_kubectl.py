@@ -7,8 +7,8 @@ Address plan: services 10.96.0.0/12 (``kubernetes`` at 10.96.0.1), NodePorts
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -257,8 +257,13 @@ def test_create_from_file_and_conflicts(kubectl: Kubectl) -> None:
 
 
 def test_validation_errors_speak_kubernetes(kubectl: Kubectl) -> None:
-    bad_name = kubectl.run("create", "-f", "-", check=False, input=json.dumps(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Bad_Name"}}))
+    bad_name = kubectl.run(
+        "create",
+        "-f",
+        "-",
+        check=False,
+        input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Bad_Name"}}),
+    )
     assert bad_name.returncode != 0
     assert 'The Namespace "Bad_Name" is invalid' in bad_name.stderr
     bad_port = kubectl.run(

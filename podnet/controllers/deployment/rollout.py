@@ -62,9 +62,9 @@ def is_recreate(d: Obj) -> bool:
 
 
 def scaled_value(value: int | str | None, total: int, round_up: bool) -> int:
-    """``GetScaledValueFromIntOrPercent``: an int as is, "N%" of ``total`` rounded as asked."""
+    """``GetScaledValueFromIntOrPercent``: an int as is, "N%" of ``total`` rounded as asked; None is 0."""
     if value is None:
-        value = DEFAULT_SURGE_UNAVAILABLE
+        return 0
     if isinstance(value, bool):
         raise ValueError(f"invalid value for IntOrString: {value!r}")
     if isinstance(value, int):
@@ -89,7 +89,12 @@ def resolve_fenceposts(
 
 
 def _rolling(d: Obj) -> Obj:
-    return ((d.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}
+    """rollingUpdate with the API's defaults (25% each) for fields the server did not fill in."""
+    given = ((d.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}
+    return {
+        "maxSurge": given.get("maxSurge", DEFAULT_SURGE_UNAVAILABLE),
+        "maxUnavailable": given.get("maxUnavailable", DEFAULT_SURGE_UNAVAILABLE),
+    }
 
 
 def max_surge(d: Obj) -> int:

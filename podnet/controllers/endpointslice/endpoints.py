@@ -43,7 +43,7 @@ def desired_subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
     for pod in pods:
         if not service_selects(service, pod) or not should_be_endpoint(pod, include_terminating=publish):
             continue
-        ports = [{k: v for k, v in p.items()} for p in endpoint_ports(service, pod)]
+        ports = endpoint_ports(service, pod)
         subset = groups.setdefault(
             ports_key(ports), {"addresses": [], "notReadyAddresses": [], "ports": ports}
         )
@@ -66,7 +66,7 @@ def desired_endpoints(service: Obj, pods: list[Obj], existing: Obj | None) -> Ob
     if not (service.get("spec") or {}).get("selector"):
         return None
     meta = service["metadata"]
-    want = (
+    want: Obj = (
         copy.deepcopy(existing)
         if existing
         else {"metadata": {"name": meta["name"], "namespace": meta["namespace"]}}

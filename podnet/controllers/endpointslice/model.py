@@ -50,7 +50,7 @@ def pod_ipv4(pod: Obj) -> str:
 def pod_ready(pod: Obj) -> bool:
     for cond in (pod.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
+            return bool(cond.get("status") == "True")
     return False
 
 

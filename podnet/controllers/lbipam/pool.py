@@ -14,13 +14,15 @@ def parse_pool(spec: str) -> list[tuple[IP, IP]]:
         if not part:
             continue
         if "-" in part:
-            first, last = (ipaddress.ip_address(x.strip()) for x in part.split("-", 1))
-            if last < first:  # type: ignore[operator]
+            lo, hi = part.split("-", 1)
+            first, last = ipaddress.ip_address(lo.strip()), ipaddress.ip_address(hi.strip())
+            if first.version != last.version or int(last) < int(first):
                 raise ValueError(f"range {part!r} ends before it starts")
         else:
             net = ipaddress.ip_network(part, strict=False)
-            hosts = list(net.hosts()) if net.num_addresses > 2 else list(net)
-            first, last = hosts[0], hosts[-1]
+            edge = 1 if net.num_addresses > 2 else 0  # skip network and broadcast addresses
+            first = ipaddress.ip_address(int(net.network_address) + edge)
+            last = ipaddress.ip_address(int(net.broadcast_address) - edge)
         out.append((first, last))
     return out
 

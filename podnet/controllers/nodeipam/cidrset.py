@@ -25,13 +25,11 @@ class CIDRSet:
             net = ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             return None
-        if (
-            net.prefixlen != self.mask
-            or net.version != self.network.version
-            or not net.subnet_of(self.network)
-        ):  # type: ignore[arg-type]
+        if net.prefixlen != self.mask or net.version != self.network.version:
             return None
-        return (int(net.network_address) - int(self.network.network_address)) // self._step
+        if not net.subnet_of(self.network):  # type: ignore[arg-type]
+            return None
+        return int((int(net.network_address) - int(self.network.network_address)) // self._step)
 
     def _cidr(self, index: int) -> str:
         addr = ipaddress.ip_address(int(self.network.network_address) + index * self._step)

@@ -80,10 +80,11 @@ class NodeIPAMController:
             return
         if name in self._given:
             return  # our patch is on its way into the cache
-        cidr = self.cidrs.allocate()
-        if cidr is None:
+        allocated = self.cidrs.allocate()
+        if allocated is None:
             await self._report_exhausted(node)
             return
+        cidr = allocated
         try:
             await self.client.patch(NODES, None, name, {"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}})
         except StatusError as exc:

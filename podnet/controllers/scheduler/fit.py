@@ -22,7 +22,7 @@ REASON_UNSCHEDULABLE = "node(s) were unschedulable"
 def node_ready(node: Obj) -> bool:
     for cond in (node.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
+            return bool(cond.get("status") == "True")
     return False
 
 
@@ -64,7 +64,7 @@ def unfit_reason(pod: Obj, node: Obj) -> str:
 def pods_per_node(pods: list[Obj]) -> Counter[str]:
     """Pods that hold a place on their node: bound and not finished."""
     return Counter(
-        (p.get("spec") or {}).get("nodeName")
+        str((p.get("spec") or {}).get("nodeName"))
         for p in pods
         if (p.get("spec") or {}).get("nodeName")
         and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
@@ -85,5 +85,5 @@ def schedule(pod: Obj, nodes: list[Obj], load: Counter[str]) -> tuple[str, str]:
         return min(fits, key=lambda n: (load.get(n, 0), n)), ""
     if not nodes:
         return "", "no nodes available to schedule pods"
-    parts = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+    parts = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))  # as FitError sorts
     return "", f"0/{len(nodes)} nodes are available: {parts}."

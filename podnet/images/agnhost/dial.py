@@ -51,8 +51,8 @@ def _http_get(url: str, deadline: float) -> tuple[int, str, bytes]:
     try:
         _connect(sock, (host, port), "tcp", deadline)
         request = (
-            f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nUser-Agent: Go-http-client/1.1\r\n"
-            "Connection: close\r\n\r\n"
+            f"GET {target.replace(' ', '%20')} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "User-Agent: Go-http-client/1.1\r\n\r\n"
         )
         try:
             sock.settimeout(_remaining(deadline))
@@ -79,7 +79,9 @@ def _read_response(reader: Reader) -> tuple[int, str, bytes]:
         raise BadRequest("malformed HTTP response")
     headers = read_headers(reader)
     status = int(fields[1])
-    if "chunked" in headers.get("transfer-encoding", "").lower():
+    if status in (204, 304) or status < 200:
+        body = b""
+    elif "chunked" in headers.get("transfer-encoding", "").lower():
         body = read_chunked(reader)
     elif headers.get("content-length", "").isdigit():
         body = reader.read(int(headers["content-length"]))

@@ -11,7 +11,7 @@ import os
 import socket
 import time
 
-from podnet.images.httpserver import join_host_port
+from podnet.images.httpserver import join_host_port as join_host_port  # re-exported: Go's net.JoinHostPort
 
 _START = time.monotonic()
 

@@ -18,7 +18,8 @@ import time
 from podnet.images.agnhost.flags import Flag
 from podnet.images.agnhost.gostyle import join_host_port
 from podnet.images.agnhost.netexec_http import NetexecState, make_handler
-from podnet.images.httpserver import HTTPServer, go_log, listen_udp, unmap
+from podnet.images.httpserver import HTTPServer, go_log, unmap
+from podnet.images.listen import listen_udp
 
 FLAGS = [
     Flag("http-port", "int", 8080, "HTTP Listen Port"),
@@ -183,6 +184,9 @@ def run(values: dict[str, object]) -> int:
     state.graceful_exit = lambda code, timeout: _graceful(server, code, timeout)
     go_log(f"Started HTTP server on port {http_port}")
     server.serve_forever()
+    # The listener only closes for /exit's graceful shutdown, whose thread ends the process with the
+    # requested code; returning here would race it with exit status 0 (Go blocks in ``select {}``).
+    threading.Event().wait()
     return 0
 
 

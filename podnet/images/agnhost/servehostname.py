@@ -17,7 +17,8 @@ from collections.abc import Callable
 from podnet.images.agnhost.flags import Flag
 from podnet.images.agnhost.gostyle import join_host_port
 from podnet.images.agnhost.netexec import fatal
-from podnet.images.httpserver import HTTPServer, Request, Response, go_log, listen_tcp, listen_udp, unmap
+from podnet.images.httpserver import HTTPServer, Request, Response, go_log, unmap
+from podnet.images.listen import listen_tcp, listen_udp
 
 FLAGS = [
     Flag("tcp", "bool", False, "Serve raw over TCP."),

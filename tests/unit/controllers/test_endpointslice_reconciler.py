@@ -113,7 +113,7 @@ def test_unchanged_slice_is_not_rewritten_and_changes_update_in_place() -> None:
     current = existing(reconcile(WEB, pods, []).to_create[0], "web-abcde")
     assert reconcile(WEB, pods, [current]).empty()
     pods[1] = pod("b", "10.244.1.3", ready=False)
-    plan = reconcile(WEB, pods + [pod("c", "10.244.1.4")], [current])
+    plan = reconcile(WEB, [*pods, pod("c", "10.244.1.4")], [current])
     assert (plan.to_create, plan.to_delete) == ([], [])
     (updated,) = plan.to_update
     assert updated["metadata"]["name"] == "web-abcde"

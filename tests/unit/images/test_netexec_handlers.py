@@ -6,6 +6,7 @@ Address plan: clients 10.244.1.7 (pods), servers 10.244.2.9; nothing is dialled 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -215,3 +216,27 @@ def test_parse_addresses() -> None:
     assert parse_addresses("10.0.0.2,::1,10.0.0.2") == ["10.0.0.2", "::1"]
     with pytest.raises(ValueError, match="parseAddress: invalid address nope"):
         parse_addresses("10.0.0.1,nope")
+
+
+def test_upload_writes_the_file_part(state: NetexecState, tmp_path: Path) -> None:
+    state.uploads = str(tmp_path)
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\npayload\r\n--XyZ--\r\n"
+    )
+    resp = call(
+        state,
+        "/upload",
+        method="POST",
+        headers={"content-type": "multipart/form-data; boundary=XyZ"},
+        body=body,
+    )
+    status, text = answer(resp)
+    path = Path(json.loads(text)["output"])
+    assert (status, path.parent, path.read_bytes(), path.stat().st_mode & 0o777) == (
+        201,
+        tmp_path,
+        b"payload",
+        0o700,
+    )
+    assert answer(call(state, "/upload", method="POST")) == (200, '{"error":"Unable to upload file."}')

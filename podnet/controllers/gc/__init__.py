@@ -1,0 +1,1 @@
+"""The garbage collector: ownerReference-driven deletion, as Kubernetes' garbagecollector package."""
