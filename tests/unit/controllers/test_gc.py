@@ -217,7 +217,7 @@ async def test_dependent_with_one_live_owner_loses_only_the_dangling_reference()
 
 async def test_owner_missing_from_cache_is_read_live_before_deleting() -> None:
     c = FakeClient()
-    rs, pods = await make_rs_with_pods(c, "web", 1)
+    _, pods = await make_rs_with_pods(c, "web", 1)
     gc = Controller(c, None)  # never started: its caches are empty, as right after a create
     pod = c.objects(PODS, "default")[0]
     await gc._collect(PODS, pod)

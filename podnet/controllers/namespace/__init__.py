@@ -1,0 +1,1 @@
+"""The namespace controller: empties a terminating Namespace, then releases its ``kubernetes`` finalizer."""
