@@ -286,8 +286,6 @@ class Registry:
             raise errors.invalid_object(res.kind, res.group, name, causes)
         if res.namespaced and ns:
             await self._check_namespace(ns)
-        if await self.store.get(res.key(ns, name)) is not None:
-            raise errors.already_exists(res, name)
         reservation = self.services.reserve(obj, None) if res.kind == "Service" else None
         data = encode(obj)
         try:

@@ -134,7 +134,7 @@ class Controller:
 
     def _dependents(self, owner: Obj) -> list[tuple[ResourceInfo, Obj]]:
         uid = meta(owner).get("uid", "")
-        out = []
+        out: list[tuple[ResourceInfo, Obj]] = []
         for res in RESOURCES:
             inf = self.informers.get(res.plural)
             if inf is not None:

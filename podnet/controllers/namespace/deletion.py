@@ -132,5 +132,8 @@ def with_transition_times(new: list[Obj], old: list[Obj], now_rfc3339: str) -> l
 
 
 def conditions_changed(new: list[Obj], old: list[Obj]) -> bool:
-    strip = lambda cs: [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in cs]  # noqa: E731
-    return bool(strip(new) != strip(old))
+    return _without_times(new) != _without_times(old)
+
+
+def _without_times(conditions: list[Obj]) -> list[Obj]:
+    return [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in conditions]
