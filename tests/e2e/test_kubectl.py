@@ -375,3 +375,29 @@ def test_kill9_restart_keeps_everything(server: ServerProcess, kubectl: Kubectl)
     assert after["data"] == {"x": "v"}
     kubectl("patch", "cm", "durable", "-p", '{"data":{"x":"z"}}')
     assert int(kubectl.json("get", "cm", "durable")["metadata"]["resourceVersion"]) > rv_before
+
+
+def test_controllers_through_the_api(kubectl: Kubectl) -> None:
+    """Deployment → ReplicaSet → Pods; GC on delete; namespace deletion empties and removes it."""
+    kubectl.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ctl"}})
+    dep = deployment("ctl-web", replicas=3)
+    dep["metadata"]["namespace"] = "ctl"
+    kubectl.apply(dep)
+
+    def pods() -> list[dict]:
+        return kubectl.json("get", "pods", "-n", "ctl")["items"]
+
+    wait_until(lambda: len(pods()) == 3, 20, what="3 pods from the deployment")
+    owners = {p["metadata"]["ownerReferences"][0]["kind"] for p in pods()}
+    assert owners == {"ReplicaSet"}
+    kubectl("delete", "deploy", "ctl-web", "-n", "ctl")
+    wait_until(
+        lambda: not pods() and not kubectl.json("get", "rs", "-n", "ctl")["items"],
+        30,
+        what="garbage collection of the ReplicaSet and its pods",
+    )
+    kubectl.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ctl"}})
+    kubectl("delete", "namespace", "ctl", "--wait=false")
+    wait_until(
+        lambda: kubectl.run("get", "ns", "ctl", check=False).returncode != 0, 30, what="namespace ctl deleted"
+    )

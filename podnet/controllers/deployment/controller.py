@@ -27,14 +27,13 @@ from podnet.client.informer import NAMESPACE_INDEX, Informer, InformerFactory, o
 from podnet.client.interface import ApiClient, Obj
 from podnet.client.workqueue import WorkQueue, process_queue
 from podnet.controllers.deployment import rollout, status
-from podnet.controllers.deployment.hash import equal_ignore_hash
 from podnet.controllers.deployment.replicasets import (
+    is_new_rs,
     new_replicaset,
     next_revision,
     set_new_rs_annotations,
     set_replicas_annotations,
     split_new_old,
-    template,
 )
 from podnet.controllers.events import record_event
 from podnet.controllers.replicaset.ownership import claim
@@ -283,7 +282,7 @@ class Controller:
                 existing is not None
                 and ref is not None
                 and ref.get("uid") == meta(d).get("uid")
-                and equal_ignore_hash(existing["spec"]["template"], template(d))
+                and is_new_rs(d, existing)
             ):
                 return existing  # ours already; the cache had not shown it yet
             d["status"]["collisionCount"] = int(d["status"].get("collisionCount") or 0) + 1

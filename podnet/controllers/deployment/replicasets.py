@@ -44,9 +44,25 @@ def template(d: Obj) -> Obj:
     return (d.get("spec") or {}).get("template") or {}
 
 
+def current_hash(d: Obj) -> str:
+    return compute_hash(template(d), (d.get("status") or {}).get("collisionCount"))
+
+
+def is_new_rs(d: Obj, rs: Obj) -> bool:
+    """The RS runs the Deployment's template: equal apart from the hash label, or labelled with its hash.
+
+    The label check is podnet's addition: should the server ever default a
+    ReplicaSet's template differently from a Deployment's, equality alone
+    would fail and every sync would take the RS it made for a collision.
+    """
+    if equal_ignore_hash(_rs_template(rs), template(d)):
+        return True
+    return (meta(rs).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL) == current_hash(d)
+
+
 def find_new(d: Obj, rss: list[Obj]) -> Obj | None:
-    """The oldest RS whose template matches the Deployment's (there is normally one)."""
-    matching = [rs for rs in rss if equal_ignore_hash(_rs_template(rs), template(d))]
+    """The oldest of the Deployment's RSes that runs its template (there is normally one)."""
+    matching = [rs for rs in rss if is_new_rs(d, rs)]
     return min(matching, key=created_at) if matching else None
 
 
@@ -105,7 +121,7 @@ def set_replicas_annotations(rs: Obj, desired: int, max_replicas: int) -> bool:
 def new_replicaset(d: Obj, replicas: int, new_revision: int) -> Obj:
     """The RS for the Deployment's current template (``getNewReplicaSet``'s object)."""
     tmpl = copy.deepcopy(template(d))
-    pod_hash = compute_hash(tmpl, (d.get("status") or {}).get("collisionCount"))
+    pod_hash = current_hash(d)
     tmpl.setdefault("metadata", {})["labels"] = {
         **((tmpl.get("metadata") or {}).get("labels") or {}),
         POD_TEMPLATE_HASH_LABEL: pod_hash,

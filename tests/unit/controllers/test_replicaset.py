@@ -16,7 +16,7 @@ from podnet.controllers.config import ControllerConfig
 from podnet.controllers.replicaset.controller import Controller
 from podnet.controllers.replicaset.expectations import Expectations
 from podnet.controllers.replicaset.ownership import claim
-from podnet.controllers.replicaset.selector import selector_matches, selector_to_string
+from podnet.controllers.replicaset.selector import selector_is_empty, selector_matches
 from podnet.controllers.replicaset.sync import (
     ReplicaPlan,
     calculate_status,
@@ -230,16 +230,9 @@ def test_selector_matches(selector: dict | None, labels: dict, want: bool) -> No
     assert selector_matches(selector, labels) is want
 
 
-def test_selector_to_string() -> None:
-    sel = {
-        "matchLabels": {"b": "2", "a": "1"},
-        "matchExpressions": [
-            {"key": "t", "operator": "In", "values": ["y", "x"]},
-            {"key": "e", "operator": "Exists"},
-            {"key": "d", "operator": "DoesNotExist"},
-        ],
-    }
-    assert selector_to_string(sel) == "a=1,b=2,t in (x,y),e,!d"
+def test_empty_selectors_are_never_acted_on() -> None:
+    assert selector_is_empty(None) and selector_is_empty({}) and selector_is_empty({"matchLabels": {}})
+    assert not selector_is_empty({"matchExpressions": [{"key": "a", "operator": "Exists"}]})
 
 
 def test_claim_adopts_orphans_releases_mismatches_and_leaves_others() -> None:
