@@ -17,7 +17,7 @@ from podnet.api import errors, fieldcheck, scheme
 from podnet.api.fields import parse_field_selector
 from podnet.api.labels import parse_selector
 from podnet.api.scheme import ResourceInfo
-from podnet.apiserver import discovery, table
+from podnet.apiserver import discovery, protobuf, table
 from podnet.apiserver.registry import DeleteOptions, ListOptions, Registry, to_scale
 from podnet.apiserver.strategy import rfc3339
 
@@ -91,6 +91,11 @@ async def read_body_raw(request: web.Request) -> tuple[Any, bytes]:
     if not raw:
         raise errors.bad_request("the request body is empty")
     ctype = request.content_type
+    if ctype == "application/vnd.kubernetes.protobuf" and request.method in ("POST", "PUT"):
+        try:
+            return protobuf.decode(raw), raw
+        except protobuf.ProtobufError as exc:
+            raise errors.unsupported_media_type(f"{ctype} ({exc})") from exc
     if "protobuf" in ctype or "cbor" in ctype:
         # Protobuf (kubectl's typed clients) and CBOR are not served: 415 makes client-go fall back to JSON.
         raise errors.unsupported_media_type(ctype)

@@ -245,15 +245,24 @@ def test_scale_patch_edit(kubectl: Kubectl, tmp_path: Path) -> None:
     kubectl("delete", "deploy", "scaled")
 
 
-def test_create_from_file_and_conflicts(kubectl: Kubectl) -> None:
-    # kubectl's typed generators (`create namespace|deployment|service`) send protobuf, which podnet does
-    # not decode yet: they get 415. `create -f` with JSON/YAML is the supported path.
-    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gen"}}
-    kubectl("create", "-f", "-", input=json.dumps(ns))
-    out = kubectl.run("create", "-f", "-", input=json.dumps(ns), check=False)
+def test_create_generators(kubectl: Kubectl) -> None:
+    # These kubectl verbs send protobuf (typed clients): the server decodes that encoding for them.
+    kubectl("create", "namespace", "gen")
+    kubectl("create", "deployment", "gd", "-n", "gen", "--image=nginx", "--replicas=2", "--port=80")
+    kubectl("create", "service", "clusterip", "gs", "-n", "gen", "--tcp=80:8080")
+    kubectl("create", "service", "nodeport", "gn", "-n", "gen", "--tcp=80:8080", "--node-port=30123")
+    kubectl("create", "configmap", "gc", "-n", "gen", "--from-literal=k=v")
+    dep = kubectl.json("get", "deploy", "gd", "-n", "gen")
+    assert dep["spec"]["replicas"] == 2
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "nginx" and container["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert dep["spec"]["selector"] == {"matchLabels": {"app": "gd"}}
+    svc = kubectl.json("get", "svc", "gs", "-n", "gen")
+    assert svc["spec"]["ports"][0]["targetPort"] == 8080 and svc["spec"]["selector"] == {"app": "gs"}
+    assert kubectl.json("get", "svc", "gn", "-n", "gen")["spec"]["ports"][0]["nodePort"] == 30123
+    assert kubectl.json("get", "cm", "gc", "-n", "gen")["data"] == {"k": "v"}
+    out = kubectl.run("create", "namespace", "gen", check=False)
     assert out.returncode != 0 and 'namespaces "gen" already exists' in out.stderr
-    proto = kubectl.run("create", "namespace", "gen2", check=False)
-    assert proto.returncode != 0 and "UnsupportedMediaType" in proto.stderr
 
 
 def test_validation_errors_speak_kubernetes(kubectl: Kubectl) -> None:

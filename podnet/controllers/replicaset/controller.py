@@ -164,9 +164,10 @@ class Controller:
         active = plan.owned + await adopt(self.client, REPLICASETS, PODS, rs, plan.adopt)
         await release(self.client, PODS, rs, plan.release)
         failure = await self._manage(key, rs, active) if manage else None
-        status = calculate_status(rs, active, self.clock(), failure)
+        now = self.clock()
+        status = calculate_status(rs, active, now, failure)
         await self._write_status(rs, status)
-        delay = available_requeue_after(rs, status)
+        delay = available_requeue_after(rs, active, now)
         if delay is not None:
             self.queue.add_after(key, delay)
         if failure is not None:
@@ -227,15 +228,27 @@ class Controller:
         return failure
 
     async def _write_status(self, rs: Obj, status: Obj) -> None:
+        """Write status; on a conflict re-read once and retry, as ``updateReplicaSetStatus`` does.
+
+        The cache often trails our own previous status write, so the first
+        attempt with its resourceVersion is the one likely to conflict.
+        """
         if not status_differs(rs.get("status"), status):
             return
+        ns, name = meta(rs).get("namespace"), meta(rs)["name"]
         try:
-            await self.client.update(
-                REPLICASETS, meta(rs).get("namespace"), {**rs, "status": status}, "status"
-            )
+            await self.client.update(REPLICASETS, ns, {**rs, "status": status}, "status")
+            return
         except StatusError as exc:
-            if exc.code != 404:
-                raise  # 409: our cache is stale; the retry reads the newer RS
+            if exc.code == 404:
+                return
+            if exc.code != 409:
+                raise
+        fresh = await self.client.get(REPLICASETS, ns, name)
+        if fresh is None or meta(fresh).get("uid") != meta(rs).get("uid"):
+            return
+        if status_differs(fresh.get("status"), status):
+            await self.client.update(REPLICASETS, ns, {**fresh, "status": status}, "status")
 
     async def _event(self, rs: Obj, kind: str, reason: str, message: str) -> None:
         with contextlib.suppress(Exception):

@@ -19,6 +19,7 @@ from podnet.controllers.replicaset.pods import (
     new_controller_ref,
     parse_time,
     ready_since,
+    rfc3339,
 )
 
 # Kubernetes' BurstReplicas: at most this many creates or deletes per sync.
@@ -157,7 +158,13 @@ def calculate_status(rs: Obj, active: list[Obj], now: float, failure: str | None
     if failure is not None:
         reason = "FailedCreate" if failure.startswith("create") else "FailedDelete"
         if failure_cond is None or failure_cond.get("message") != failure:
-            failure_cond = {"type": "ReplicaFailure", "status": "True", "reason": reason, "message": failure}
+            failure_cond = {
+                "type": "ReplicaFailure",
+                "status": "True",
+                "reason": reason,
+                "message": failure,
+                "lastTransitionTime": rfc3339(now),
+            }
         status["conditions"] = [failure_cond]
     elif failure_cond is not None and len(active) != desired_replicas(rs):
         status["conditions"] = [failure_cond]  # cleared only once the RS reaches its size, like Kubernetes
@@ -171,9 +178,16 @@ def status_differs(old: Obj | None, new: Obj) -> bool:
     )
 
 
-def available_requeue_after(rs: Obj, status: Obj) -> float | None:
-    """Re-sync after minReadySeconds while some ready pods are not yet available (``AddAfter``)."""
+def available_requeue_after(rs: Obj, active: list[Obj], now: float) -> float | None:
+    """Seconds until the next ready pod turns available (Kubernetes re-syncs after minReadySeconds)."""
     mrs = min_ready_seconds(rs)
-    if mrs > 0 and status["readyReplicas"] != status["availableReplicas"]:
-        return float(mrs)
-    return None
+    if mrs <= 0:
+        return None
+    waits = [
+        since + mrs - now
+        for p in active
+        if (since := ready_since(p)) is not None and not is_pod_available(p, mrs, now)
+    ]
+    if not waits:
+        return None
+    return max(0.001, min(waits))

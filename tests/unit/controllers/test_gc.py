@@ -223,3 +223,33 @@ async def test_owner_missing_from_cache_is_read_live_before_deleting() -> None:
     await gc._collect(PODS, pod)
     assert names(c, PODS) == pods
     assert ("get", "replicasets", "default", "web") in c.actions
+
+
+async def test_foreground_deletion_chains_through_a_deployment() -> None:
+    c = FakeClient()
+    d = await c.create(DEPLOY, "default", {"metadata": {"name": "app"}, "spec": {}})
+    rs = await c.create(
+        RS,
+        "default",
+        {"metadata": {"name": "app-1", "ownerReferences": [ref("app", d["metadata"]["uid"], "Deployment")]}},
+    )
+    pod = {
+        "metadata": {"name": "app-1-x", "ownerReferences": [ref("app-1", rs["metadata"]["uid"])]},
+        "spec": {"nodeName": "n"},
+    }
+    await c.create(PODS, "default", pod)
+    async with collector(c):
+        await c.delete(DEPLOY, "default", "app", propagation_policy="Foreground")
+
+        def rs_waits_for_pod() -> bool:
+            rss = c.objects(RS, "default")
+            return bool(rss) and rss[0]["metadata"].get("finalizers") == ["foregroundDeletion"]
+
+        await until(rs_waits_for_pod, what="the ReplicaSet deleted in the foreground as well")
+        await until(
+            lambda: all(p["metadata"].get("deletionTimestamp") for p in c.objects(PODS, "default")),
+            what="pod deleted",
+        )
+        assert names(c, DEPLOY) == ["app"] and names(c, RS) == ["app-1"]
+        await c.delete(PODS, "default", "app-1-x", grace_period_seconds=0)
+        await until(lambda: names(c, DEPLOY) == [] and names(c, RS) == [], what="whole chain gone, bottom up")

@@ -19,6 +19,7 @@ from podnet.controllers.replicaset.ownership import claim
 from podnet.controllers.replicaset.selector import selector_is_empty, selector_matches
 from podnet.controllers.replicaset.sync import (
     ReplicaPlan,
+    available_requeue_after,
     calculate_status,
     new_pod,
     plan_replicas,
@@ -206,6 +207,18 @@ def test_status_counts_ready_available_and_fully_labeled() -> None:
         "availableReplicas": 1,
         "observedGeneration": 2,
     }
+
+
+def test_requeue_when_the_next_ready_pod_turns_available() -> None:
+    pods = [
+        pod_obj("available", "n1", "Running", ready_at=T0 - 60),
+        pod_obj("soon", "n1", "Running", ready_at=T0 - 4),
+        pod_obj("later", "n1", "Running", ready_at=T0 - 1),
+        pod_obj("unready", "n1", "Running"),
+    ]
+    assert available_requeue_after(rs_obj(minReadySeconds=10), pods, now=T0) == 6
+    assert available_requeue_after(rs_obj(minReadySeconds=10), pods[:1], now=T0) is None
+    assert available_requeue_after(rs_obj(), pods, now=T0) is None
 
 
 @pytest.mark.parametrize(
