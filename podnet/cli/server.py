@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -69,6 +70,13 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(args, config))
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the server dies, even by SIGKILL, so no controller is orphaned."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
 def _controller_argv(args: argparse.Namespace, config: ServerConfig) -> list[str]:
     argv = [
         sys.executable,
@@ -103,7 +111,7 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> int:
     )
     child: subprocess.Popen[bytes] | None = None
     if args.controllers != "none":
-        child = subprocess.Popen(_controller_argv(args, config))
+        child = subprocess.Popen(_controller_argv(args, config), preexec_fn=_die_with_parent)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import Kubectl, ServerProcess, wait_until
+from tests.helpers import Kubectl, ServerProcess, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -410,3 +410,37 @@ def test_controllers_through_the_api(kubectl: Kubectl) -> None:
     wait_until(
         lambda: kubectl.run("get", "ns", "ctl", check=False).returncode != 0, 30, what="namespace ctl deleted"
     )
+
+
+def test_controller_manager_dies_with_a_killed_server(tmp_path: Path) -> None:
+    srv = ServerProcess(tmp_path / "data", free_port())
+    srv.start()
+    assert srv.proc is not None
+    children = wait_until(lambda: _children(srv.proc.pid), 10, what="controller-manager child")
+    srv.kill9()
+    for pid in children:
+        wait_until(
+            lambda pid=pid: not Path(f"/proc/{pid}").exists() or _zombie(pid),
+            10,
+            what=f"controller-manager {pid} gone",
+        )
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat_fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat_fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
