@@ -152,7 +152,7 @@ def list_options(request: web.Request, res: ResourceInfo) -> ListOptions:
         if q.get("fieldSelector"):
             opts.field_selector = parse_field_selector(q["fieldSelector"], res)
     except ValueError as exc:
-        raise errors.bad_request(f"unable to parse requirement: {exc}") from exc
+        raise errors.bad_request(str(exc)) from exc
     return opts
 
 

@@ -317,7 +317,7 @@ def test_cluster_ip_allocation(kubectl: Kubectl) -> None:
     immutable = kubectl.run(
         "patch", "svc", "ipfixed", "-p", '{"spec":{"clusterIP":"10.96.100.101"}}', check=False
     )
-    assert "field is immutable" in immutable.stderr
+    assert "may not change once set" in immutable.stderr
     kubectl.apply(service("headless", clusterIP="None"))
     assert kubectl.json("get", "svc", "headless")["spec"]["clusterIP"] == "None"
     kubectl("delete", "svc", "ipfixed")
