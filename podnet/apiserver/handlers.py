@@ -17,9 +17,9 @@ from podnet.api import errors, fieldcheck, scheme
 from podnet.api.fields import parse_field_selector
 from podnet.api.labels import parse_selector
 from podnet.api.scheme import ResourceInfo
+from podnet.api.timestamps import rfc3339
 from podnet.apiserver import discovery, protobuf, table
 from podnet.apiserver.registry import DeleteOptions, ListOptions, Registry, to_scale
-from podnet.apiserver.strategy import rfc3339
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -419,7 +419,8 @@ class ResourceHandler:
         warnings: list[str] = []
 
         def checker(api_version: str, kind: str, patched: Obj) -> None:
-            warnings.extend(check_fields(mode, api_version, kind, patched))
+            # Called once per conflict retry: keep only the attempt that was written.
+            warnings[:] = check_fields(mode, api_version, kind, patched)
 
         obj = await self.registry.patch(
             t.res, t.namespace, t.name, patch_type, body, t.subresource, _dry_run(request), checker

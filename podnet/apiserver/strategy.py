@@ -10,11 +10,11 @@ finalizers).
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import uuid
 from typing import Any
 
 from podnet.api.scheme import ResourceInfo
+from podnet.api.timestamps import rfc3339
 
 Obj = dict[str, Any]
 
@@ -31,14 +31,6 @@ _IMMUTABLE_META = (
     "deletionGracePeriodSeconds",
     "generation",
 )
-
-
-def rfc3339(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_rfc3339(s: str) -> float:
-    return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
 
 
 def _spec_part(obj: Obj) -> Obj:
@@ -154,11 +146,8 @@ def mark_deleting(obj: Obj, now: float, grace: int, extra_finalizers: list[str])
     """The object with deletionTimestamp (+grace) set and propagation finalizers added."""
     out = copy.deepcopy(obj)
     meta = out.setdefault("metadata", {})
-    if not meta.get("deletionTimestamp"):
-        meta["deletionTimestamp"] = rfc3339(now + grace)
-        meta["deletionGracePeriodSeconds"] = grace
-    elif grace < int(meta.get("deletionGracePeriodSeconds") or 0):
-        # A shorter grace period may shorten a deletion already under way, never lengthen it.
+    # A shorter grace period may shorten a deletion already under way, never lengthen it.
+    if not meta.get("deletionTimestamp") or grace < int(meta.get("deletionGracePeriodSeconds") or 0):
         meta["deletionTimestamp"] = rfc3339(now + grace)
         meta["deletionGracePeriodSeconds"] = grace
     finalizers = meta.setdefault("finalizers", [])

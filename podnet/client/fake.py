@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import datetime as dt
 import random
 import re
 import time
@@ -47,6 +46,7 @@ import jsonpatch
 from podnet.api import errors
 from podnet.api.errors import StatusError
 from podnet.api.scheme import ResourceInfo, lookup_plural
+from podnet.api.timestamps import rfc3339
 from podnet.client.interface import Obj, PatchType, WatchEvent
 
 _GENERATION_KINDS = {"Deployment", "ReplicaSet", "NetworkPolicy", "Ingress", "IngressClass"}
@@ -58,10 +58,6 @@ _IMMUTABLE_META = (
     "generation",
 )
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def rfc3339(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------- selectors

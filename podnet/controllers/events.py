@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from podnet.api.errors import StatusError
 from podnet.api.scheme import lookup_plural
+from podnet.api.timestamps import rfc3339
 from podnet.client.interface import ApiClient, Obj
 
 log = logging.getLogger(__name__)
 EVENTS = lookup_plural("events")
-
-
-def rfc3339(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def record_event(

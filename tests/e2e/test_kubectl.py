@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import stat
 import subprocess
 from pathlib import Path
@@ -189,7 +190,10 @@ def test_watch_streams_changes(kubectl: Kubectl) -> None:
         kubectl.apply(
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w1", "namespace": "watched"}}
         )
-        line = wait_until(proc.stdout.readline, 15, what="watch event")
+        # readline blocks: wait for the pipe to become readable, with a deadline, first.
+        readable, _, _ = select.select([proc.stdout], [], [], 15)
+        assert readable, "no watch event within 15 s"
+        line = proc.stdout.readline()
         assert line.strip() == "configmap/w1"
     finally:
         proc.terminate()

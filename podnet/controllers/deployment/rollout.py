@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from podnet.controllers.replicaset.pods import is_deleting, meta, parse_time
+from podnet.api.timestamps import parse_time
+from podnet.controllers.replicaset.pods import is_deleting, meta
 
 Obj = dict[str, Any]
 Scales = dict[str, int]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from podnet.api.timestamps import parse_time, rfc3339
 from podnet.controllers.deployment.rollout import max_unavailable, spec_replicas, status_int
-from podnet.controllers.replicaset.pods import meta, parse_time, rfc3339
+from podnet.controllers.replicaset.pods import meta
 
 Obj = dict[str, Any]
 

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+
+from podnet.api.timestamps import parse_time
+from podnet.api.timestamps import rfc3339 as format_time
 
 Obj = dict[str, Any]
 
 UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
-
-
-def parse_time(value: str | None) -> float | None:
-    """RFC 3339 (and MicroTime, with fractional seconds) to epoch seconds."""
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def format_time(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ready_condition(node: Obj) -> Obj | None:

@@ -7,8 +7,9 @@ against an injected ``now`` instead of the clock.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
+
+from podnet.api.timestamps import parse_time
 
 Obj = dict[str, Any]
 
@@ -17,20 +18,6 @@ TERMINAL_PHASES = ("Succeeded", "Failed")
 
 def meta(obj: Obj) -> Obj:
     return obj.get("metadata") or {}
-
-
-def parse_time(value: str | None) -> float | None:
-    """Epoch seconds of an RFC 3339 timestamp, None when absent or malformed."""
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def rfc3339(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_deleting(obj: Obj) -> bool:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from podnet.api.timestamps import parse_time, rfc3339
 from podnet.controllers.replicaset.pods import (
     Obj,
     is_pod_available,
     is_pod_ready,
     meta,
     new_controller_ref,
-    parse_time,
     ready_since,
-    rfc3339,
 )
 
 # Kubernetes' BurstReplicas: at most this many creates or deletes per sync.
