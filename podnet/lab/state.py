@@ -92,6 +92,11 @@ def host_dir(name: str, host: str, run_dir: Path = RUN_DIR) -> Path:
     return lab_dir(name, run_dir) / host
 
 
+def kubeconfig_path(name: str, run_dir: Path = RUN_DIR) -> Path:
+    """The lab's admin kubeconfig (``podnet kubeconfig`` prints it); the API server's data dir is beside it."""
+    return lab_dir(name, run_dir) / "kubeconfig"
+
+
 def state_path(name: str, run_dir: Path = RUN_DIR) -> Path:
     return lab_dir(name, run_dir) / STATE_FILE
 

@@ -73,6 +73,17 @@ def netns_name(lab: str, host: str) -> str:
     return f"{NETNS_PREFIX}{lab}-{host}"
 
 
+def pod_netns_name(lab: str, pod_uid: str) -> str:
+    """The sandbox namespace of a pod, derived from its uid so any tool can find it from the API object.
+
+    16 hex digits of the uid keep the name inside HOST_NAME_MAX with a 32-character lab name.
+    """
+    digits = pod_uid.replace("-", "").lower()[:16]
+    if not digits or any(c not in "0123456789abcdef" for c in digits):
+        raise ValueError(f"pod uid {pod_uid!r} is not hexadecimal")
+    return f"{NETNS_PREFIX}{lab}-pod-{digits}"
+
+
 def owns_netns(lab: str, netns: str) -> bool:
     """True when ``netns`` is one of lab ``lab``'s namespaces (hosts and pod sandboxes), never another lab's."""
     prefix = f"{NETNS_PREFIX}{lab}-"
