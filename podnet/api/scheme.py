@@ -109,6 +109,14 @@ def lookup_kind(api_version: str, kind: str) -> ResourceInfo | None:
     return None
 
 
+def resource(plural: str) -> ResourceInfo:
+    """The served resource named by its plural (``"pods"``); KeyError for a name we do not serve."""
+    found = lookup_plural(plural)
+    if found is None:
+        raise KeyError(f"no resource {plural!r}")
+    return found
+
+
 def lookup_plural(plural: str) -> ResourceInfo | None:
     for r in RESOURCES:
         if r.plural == plural:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 
-def rfc3339(t: float) -> str:
-    """Epoch seconds → ``2026-11-22T11:24:38Z``, as Kubernetes writes metav1.Time."""
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def rfc3339(t: float | None = None) -> str:
+    """Epoch seconds (default: now) → ``2026-11-22T11:24:38Z``, as Kubernetes writes metav1.Time."""
+    return dt.datetime.fromtimestamp(time.time() if t is None else t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def micro_time(t: float | None = None) -> str:
+    """metav1.MicroTime (Lease renewTime): ``2026-11-22T11:24:38.123456Z``."""
+    return dt.datetime.fromtimestamp(time.time() if t is None else t, dt.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
 
 
 def parse_time(value: str | None) -> float | None:

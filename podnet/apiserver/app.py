@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class ServerConfig:
     node_port_range: tuple[int, int] = (30000, 32767)
     compaction_interval: float = 300.0
     bookmark_interval: float = 60.0
+    # Listening sockets made before the server entered its network namespace (a lab's API on the
+    # machine's 127.0.0.1 while the server lives in the control-plane namespace).
+    extra_sockets: list[socket.socket] = field(default_factory=list)
 
     @property
     def socket_path(self) -> Path:
@@ -191,6 +195,8 @@ async def start_server(store: Store, config: ServerConfig) -> RunningServer:
         runner, config.bind_address, config.secure_port, ssl_context=ctx, backlog=1024, reuse_address=True
     )
     await site.start()
+    for listener in config.extra_sockets:
+        await web.SockSite(runner, listener, ssl_context=ctx, backlog=1024).start()
     sock = config.socket_path
     sock.parent.mkdir(parents=True, exist_ok=True)
     if sock.exists():

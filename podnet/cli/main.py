@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from podnet.cli import controller_manager, server
+from podnet.cli import agent, controller_manager, lab, server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,6 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     server.add_parser(sub)
     controller_manager.add_parser(sub)
+    agent.add_parser(sub)
+    lab.add_parsers(sub)
     return parser
 
 

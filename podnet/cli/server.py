@@ -9,6 +9,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--pod-eviction-timeout", type=float, default=300.0)
     p.add_argument("--controllers", default="*", help="'*' (all), 'none', or a comma-separated list")
     p.add_argument("--compaction-interval", type=float, default=300.0)
+    p.add_argument(
+        "--host-listen",
+        default="",
+        help="ADDR:PORT to listen on before entering --netns (a lab's API on the machine's loopback)",
+    )
+    p.add_argument("--netns", default="", help="run inside this network namespace (a /run/netns path)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)
 
@@ -51,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     port_range = parse_port_range(args.service_node_port_range)
+    extra = [_listen(args.host_listen)] if args.host_listen else []
+    if args.netns:
+        _enter_netns(args.netns)
     config = ServerConfig(
         data_dir=args.data_dir.resolve(),
         bind_address=args.bind_address,
@@ -60,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         service_cidr=args.service_cluster_ip_range,
         node_port_range=port_range,
         compaction_interval=args.compaction_interval,
+        extra_sockets=extra,
     )
     try:
         import uvloop
@@ -68,6 +79,30 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - uvloop is a dependency; plain asyncio still works
         pass
     return asyncio.run(_serve(args, config))
+
+
+def _listen(addr: str) -> socket.socket:
+    """A listening TCP socket in the namespace we start in (kept when the process moves)."""
+    host, _, port = addr.rpartition(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host or "127.0.0.1", int(port)))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _enter_netns(path: str) -> None:
+    """Move this (still single-threaded) process into ``path``'s network namespace for good."""
+    clone_newnet = 0x40000000
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, clone_newnet) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns {path}: {os.strerror(err)}")
+    finally:
+        os.close(fd)
 
 
 def _die_with_parent() -> None:

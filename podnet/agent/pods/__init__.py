@@ -1,0 +1,1 @@
+"""Pods on this node: sandboxes (netns + pause), containers as processes, probes and status."""

@@ -1,0 +1,197 @@
+"""Pod sandboxes: the network namespace held for the pod's life, its /etc files and the pause process.
+
+A sandbox is made the way a container runtime makes one: a named network namespace
+(``pod_netns_name(lab, uid)``, pinned under /run/netns so ``ip netns`` and ``podnet exec`` find it),
+the CNI plugin executed for it, then a pause process that holds the pod's mount and UTS namespaces
+(its /etc/hosts and /etc/resolv.conf binds, its hostname) for the containers to join. What was made
+is recorded in ``<pod dir>/sandbox.json`` first, so an agent restart finds and reuses it (same IP)
+or tears it down completely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podnet.agent.pods import cni
+from podnet.kernel import proc
+
+Obj = dict[str, Any]
+ENTER = str(Path(__file__).resolve().parents[2] / "kernel" / "enter.py")
+PAUSE_ARGV = ("/bin/sleep", "infinity")  # holds namespaces, costs ~1 MB: the pause container's job
+
+
+@dataclass
+class ProcessRecord:
+    pid: int
+    ticks: int
+
+
+@dataclass
+class SandboxRecord:
+    """What exists for one pod; written before each step's effect can outlive us."""
+
+    uid: str
+    namespace: str
+    name: str
+    netns: str | None  # None: hostNetwork
+    pod_ips: list[str] = field(default_factory=list)
+    pause: ProcessRecord | None = None
+    cni_result: Obj = field(default_factory=dict)
+    containers: dict[str, Obj] = field(default_factory=dict)  # name -> {pid, ticks, restarts, startedAt}
+
+    @classmethod
+    def from_json(cls, text: str) -> SandboxRecord:
+        raw = json.loads(text)
+        pause = raw.pop("pause", None)
+        return cls(**raw, pause=ProcessRecord(**pause) if pause else None)
+
+
+def enter_argv(*options: str, argv: list[str] | tuple[str, ...]) -> list[str]:
+    return [sys.executable, "-I", "-S", ENTER, *options, "--", *argv]
+
+
+async def run(*argv: str, timeout: float = 30.0) -> tuple[int, str]:
+    p = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(p.communicate(), timeout)
+    return int(p.returncode or 0), out.decode(errors="replace").strip()
+
+
+class SandboxError(Exception):
+    """Creating the sandbox failed; the message is what kubectl describe should show."""
+
+
+@dataclass
+class Sandboxes:
+    """Makes and removes sandboxes for one node."""
+
+    lab: str
+    state_dir: Path
+    cni_bin_dir: str
+    cni_conf_dir: str
+    node_ip: str
+
+    def pod_dir(self, uid: str) -> Path:
+        return self.state_dir / "pods" / uid
+
+    def save(self, rec: SandboxRecord) -> None:
+        d = self.pod_dir(rec.uid)
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / "sandbox.json.tmp"
+        tmp.write_text(json.dumps(asdict(rec), indent=1))
+        os.replace(tmp, d / "sandbox.json")
+
+    def load_all(self) -> list[SandboxRecord]:
+        out = []
+        for path in sorted((self.state_dir / "pods").glob("*/sandbox.json")):
+            try:
+                out.append(SandboxRecord.from_json(path.read_text()))
+            except (OSError, ValueError, TypeError):
+                continue  # a half-written record: its pod dir is cleaned when the pod is gone
+        return out
+
+    @staticmethod
+    def write_file(path: Path, text: str) -> None:
+        """Rewrite in place (same inode): the pause's bind mount of this file must see the change."""
+        with open(path, "a+") as f:
+            f.seek(0)
+            f.truncate()
+            f.write(text)
+
+    async def create(self, rec: SandboxRecord, resolv: str, hosts: str, hostname: str) -> None:
+        """netns → CNI ADD → files → pause; each step recorded. Raises SandboxError, leaving the record."""
+        d = self.pod_dir(rec.uid)
+        d.mkdir(parents=True, exist_ok=True)
+        self.save(rec)
+        if rec.netns is not None:
+            if not Path("/run/netns", rec.netns).exists():
+                code, out = await run("ip", "netns", "add", rec.netns)
+                if code != 0:
+                    raise SandboxError(f"failed to create the network namespace {rec.netns}: {out}")
+            if not rec.pod_ips:
+                try:
+                    network = cni.load_network(self.cni_conf_dir)
+                    result = await cni.cni_call(
+                        "ADD",
+                        network,
+                        self.cni_bin_dir,
+                        rec.uid.replace("-", ""),
+                        f"/run/netns/{rec.netns}",
+                        args=f"K8S_POD_NAMESPACE={rec.namespace};K8S_POD_NAME={rec.name};K8S_POD_UID={rec.uid}",
+                    )
+                except cni.CniError as exc:
+                    raise SandboxError(
+                        f'failed to set up sandbox network for pod "{rec.name}": plugin podnet: {exc}'
+                    ) from None
+                rec.cni_result, rec.pod_ips = result, cni.result_ips(result)
+                self.save(rec)
+        else:
+            rec.pod_ips = [self.node_ip]
+        self.write_file(d / "resolv.conf", resolv)
+        self.write_file(d / "hosts", hosts)
+        if rec.pause is None or not proc.same_process(rec.pause.pid, rec.pause.ticks):
+            net = f"/run/netns/{rec.netns}" if rec.netns else "/proc/self/ns/net"
+            argv = enter_argv("--net", net, "--files", str(d), "--hostname", hostname, argv=PAUSE_ARGV)
+            with open(d / "pause.log", "ab") as log:
+                p = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            self._pause_procs[rec.uid] = p
+            ticks = await self._wait_ticks(p.pid)
+            if ticks is None:
+                code = await p.wait()
+                raise SandboxError(
+                    f"pause process exited with {code}: {(d / 'pause.log').read_text()[-300:]}"
+                )
+            rec.pause = ProcessRecord(p.pid, ticks)
+            self.save(rec)
+
+    _pause_procs: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+
+    async def _wait_ticks(self, pid: int) -> int | None:
+        """The pause's start ticks once it has exec'd (its namespaces are set by then)."""
+        for _ in range(400):  # bounded: ~2 s
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+            except OSError:
+                return None
+            if exe.endswith("sleep"):
+                return proc.start_ticks(pid)
+            await asyncio.sleep(0.005)
+        return None
+
+    async def destroy(self, rec: SandboxRecord) -> None:
+        """pause stopped → CNI DEL → netns removed → pod dir removed; idempotent."""
+        if rec.pause is not None:
+            proc.signal_if_same(rec.pause.pid, rec.pause.ticks, 9)
+            p = self._pause_procs.pop(rec.uid, None)
+            if p is not None:
+                await p.wait()
+        if rec.netns is not None:
+            try:
+                network = cni.load_network(self.cni_conf_dir)
+                await cni.cni_call(
+                    "DEL",
+                    network,
+                    self.cni_bin_dir,
+                    rec.uid.replace("-", ""),
+                    f"/run/netns/{rec.netns}",
+                    prev_result=rec.cni_result or None,
+                )
+            except cni.CniError:
+                pass  # the IPAM GC frees what DEL could not; the namespace goes below regardless
+            if Path("/run/netns", rec.netns).exists():
+                await run("ip", "netns", "del", rec.netns)
+        shutil.rmtree(self.pod_dir(rec.uid), ignore_errors=True)

@@ -1,0 +1,251 @@
+"""``podnet up|down|status|kubeconfig|exec``: clusters on this machine, built from network namespaces."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+NAME_HELP = "lab name (default: podnet)"
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    up = sub.add_parser("up", help="build a multi-node cluster out of network namespaces")
+    up.add_argument("--name", default="podnet", help=NAME_HELP)
+    up.add_argument("--nodes", type=int, default=3)
+    up.add_argument("--backend", choices=("host-gw", "vxlan"), default="host-gw")
+    up.add_argument("--proxy-mode", choices=("nftables", "iptables"), default="nftables")
+    up.add_argument("--datastore", default="sqlite", help="sqlite (default) or etcd://host:port,...")
+    up.add_argument("--api-port", type=int, default=0, help="port on 127.0.0.1 (default: 6443 or next free)")
+    up.add_argument("--node-network", default="172.18.0.0/16")
+    up.add_argument("--restart-backoff", type=float, default=10.0, help="first crash-loop back-off, seconds")
+    up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the nodes to be Ready")
+    up.add_argument("--retain", action="store_true", help="keep a lab that failed to come up, to debug it")
+    up.set_defaults(func=run_up)
+
+    down = sub.add_parser("down", help="remove a lab and everything it made")
+    down.add_argument("--name", default="podnet", help=NAME_HELP)
+    down.set_defaults(func=run_down)
+
+    st = sub.add_parser("status", help="a lab's hosts, nodes and components")
+    st.add_argument("--name", default="podnet", help=NAME_HELP)
+    st.set_defaults(func=run_status)
+
+    kc = sub.add_parser("kubeconfig", help="print the path of a lab's kubeconfig")
+    kc.add_argument("--name", default="podnet", help=NAME_HELP)
+    kc.set_defaults(func=run_kubeconfig)
+
+    ex = sub.add_parser("exec", help="run a command in a pod (or, with --host, in a lab host)")
+    ex.add_argument("--name", default="podnet", help=NAME_HELP)
+    ex.add_argument("-n", "--namespace", default="default")
+    ex.add_argument("-c", "--container", default="")
+    ex.add_argument("--host", default="", help="a lab host: control-plane, node-1, ..., external")
+    ex.add_argument("pod", nargs="?", default="")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER)
+    ex.set_defaults(func=run_exec)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    from podnet.lab import cluster
+    from podnet.lab.build import build
+    from podnet.lab.state import LabError, load_state
+    from podnet.lab.teardown import down
+    from podnet.lab.topology import LabSpec
+
+    spec = LabSpec(name=args.name, nodes=args.nodes, node_network=args.node_network, backend=args.backend)
+    if load_state(args.name) is not None:
+        print(
+            f"lab {args.name!r} already exists (`podnet status --name {args.name}`, `podnet down --name {args.name}`)"
+        )
+        return 1
+    opts = cluster.ClusterOptions(
+        proxy_mode=args.proxy_mode,
+        datastore=args.datastore,
+        api_port=args.api_port,
+        restart_backoff=args.restart_backoff,
+    )
+    t0 = time.monotonic()
+    _say(f"Creating lab {args.name!r}: {args.nodes} node(s), {args.backend}, proxy {args.proxy_mode}")
+    state = build(spec)
+    _say(
+        f" ✓ switch, control-plane, {args.nodes} node(s) and external host wired ({time.monotonic() - t0:.2f}s)"
+    )
+    try:
+        port = cluster.start_control_plane(state, opts)
+        kubeconfig = cluster.write_user_kubeconfig(args.name, port)
+        _say(
+            f" ✓ control plane started (API on https://127.0.0.1:{port}, inside {state.host('control-plane').netns})"
+        )
+        nodes = [h.name for h in state.hosts if h.role == "node"]
+        for node in nodes:
+            cluster.start_agent(state, node, opts)
+        _say(f" ✓ agents started on {', '.join(nodes)}")
+        asyncio.run(cluster.wait_nodes_ready(kubeconfig, nodes, args.timeout, lambda s: _say(f" ✓ {s}")))
+    except (Exception, KeyboardInterrupt) as exc:  # whatever failed, leave nothing half-made behind
+        print(f"podnet up: {exc if isinstance(exc, LabError) else repr(exc)}", file=sys.stderr)
+        if not args.retain:
+            down(args.name, kill_strays=True)
+            print(
+                f"podnet up: lab {args.name!r} removed (use --retain to keep a failed lab)", file=sys.stderr
+            )
+        return 1
+    _say(f"Lab {args.name!r} is ready in {time.monotonic() - t0:.1f}s.\n")
+    _say(f"  export KUBECONFIG={kubeconfig}")
+    _say("  kubectl get nodes -o wide")
+    _say(
+        "  kubectl create deployment web --image=registry.k8s.io/e2e-test-images/agnhost:2.53 --replicas=3 -- /agnhost netexec --http-port=8080"
+    )
+    _say("  kubectl get pods -o wide")
+    _say(f"  podnet exec --name {args.name} POD -- /agnhost connect OTHER_POD_IP:8080 --timeout=1s")
+    _say(f"  podnet exec --name {args.name} --host external -- curl -s http://NODE_IP:NODEPORT/hostname")
+    _say(f"  podnet status --name {args.name}      podnet down --name {args.name}")
+    return 0
+
+
+def run_down(args: argparse.Namespace) -> int:
+    from podnet.lab.teardown import down
+
+    result = down(args.name, kill_strays=True)
+    if not result.found_anything:
+        print(f"lab {args.name!r}: nothing to remove")
+        return 0
+    print(
+        f"lab {args.name!r} removed: {len(result.stopped) + len(result.killed_hard)} process(es) stopped, "
+        f"{len(result.deleted_netns)} namespace(s) deleted"
+    )
+    for pid, why in result.skipped:
+        print(f"  left process {pid} alone: {why}")
+    if result.strays:
+        print(f"  processes still in the lab's namespaces: {result.strays}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from podnet.lab.state import kubeconfig_path
+    from podnet.lab.status import format_status, status
+
+    st = status(args.name)
+    print(format_status(st))
+    try:
+        nodes = asyncio.run(_nodes(kubeconfig_path(args.name)))
+    except Exception as exc:  # the API may be down: say so, the kernel view above still helps
+        print(f"API server: unreachable ({exc})")
+        return 1
+    print(f"\n{'NODE':<12} {'INTERNAL-IP':<15} {'POD-CIDR':<16} {'READY':<8} {'LEASE-AGE'}")
+    for line in nodes:
+        print(line)
+    return 0 if st.healthy else 1
+
+
+async def _nodes(kubeconfig: Path) -> list[str]:
+    from podnet.api.scheme import resource
+    from podnet.api.timestamps import parse_time
+    from podnet.client.kubeconfig import load_kubeconfig
+    from podnet.client.rest import RestClient
+
+    client = RestClient(load_kubeconfig(kubeconfig))
+    try:
+        nodes = (await client.list(resource("nodes"))).get("items") or []
+        leases = (await client.list(resource("leases"), "kube-node-lease")).get("items") or []
+    finally:
+        await client.close()
+    renew = {le["metadata"]["name"]: parse_time((le.get("spec") or {}).get("renewTime")) for le in leases}
+    out = []
+    for n in nodes:
+        name = n["metadata"]["name"]
+        st = n.get("status") or {}
+        ip = next((a["address"] for a in st.get("addresses") or [] if a.get("type") == "InternalIP"), "-")
+        ready = next((c.get("status") for c in st.get("conditions") or [] if c.get("type") == "Ready"), "-")
+        ready = {"True": "Ready", "False": "NotReady"}.get(str(ready), "Unknown")
+        at = renew.get(name)
+        age = f"{time.time() - at:.0f}s" if at else "-"
+        out.append(f"{name:<12} {ip:<15} {(n.get('spec') or {}).get('podCIDR', '-'):<16} {ready:<8} {age}")
+    return out
+
+
+def run_kubeconfig(args: argparse.Namespace) -> int:
+    from podnet.lab.state import kubeconfig_path
+
+    path = kubeconfig_path(args.name)
+    if not path.exists():
+        print(f"podnet kubeconfig: lab {args.name!r} does not exist", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def run_exec(args: argparse.Namespace) -> int:
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        print("podnet exec: give a command after --", file=sys.stderr)
+        return 2
+    if args.host:
+        from podnet.lab.hosts import exec_in_host
+
+        return exec_in_host(args.name, args.host, cmd)
+    if not args.pod:
+        print("podnet exec: give a POD or --host HOST", file=sys.stderr)
+        return 2
+    argv, env = asyncio.run(_pod_exec_argv(args.name, args.namespace, args.pod, args.container, cmd))
+    os.execvpe(argv[0], argv, env)
+    return 126  # not reached
+
+
+async def _pod_exec_argv(
+    lab: str, namespace: str, name: str, container: str, cmd: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """enter.py --join <the pod's pause> -- CMD, with the container's own environment (as kubectl exec)."""
+    from podnet.agent.pods.sandbox import enter_argv
+    from podnet.api.scheme import resource
+    from podnet.client.kubeconfig import load_kubeconfig
+    from podnet.client.rest import RestClient
+    from podnet.images.registry import AGNHOST_NAMES, agnhost_argv
+    from podnet.lab.cluster import agent_dir
+    from podnet.lab.state import kubeconfig_path
+
+    client = RestClient(load_kubeconfig(kubeconfig_path(lab)))
+    try:
+        pod = await client.get(resource("pods"), namespace, name)
+    finally:
+        await client.close()
+    if pod is None:
+        raise SystemExit(f'podnet exec: pods "{name}" not found in namespace "{namespace}"')
+    node = (pod.get("spec") or {}).get("nodeName")
+    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    container = container or (names[0] if names else "")
+    if container not in names:
+        raise SystemExit(
+            f"podnet exec: container {container!r} is not valid for pod {name}: choose one of {names}"
+        )
+    record = agent_dir(lab, str(node)) / "pods" / pod["metadata"]["uid"] / "sandbox.json"
+    try:
+        sandbox = json.loads(record.read_text())
+    except (OSError, ValueError):
+        raise SystemExit(f"podnet exec: pod {name} has no sandbox on {node or 'any node'} yet") from None
+    pause = (sandbox.get("pause") or {}).get("pid")
+    if not pause:
+        raise SystemExit(f"podnet exec: pod {name} has no running sandbox")
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "TERM": os.environ.get("TERM", "xterm"),
+    }
+    running = (sandbox.get("containers") or {}).get(container) or {}
+    try:
+        raw = Path(f"/proc/{running.get('pid')}/environ").read_bytes()
+        env.update(dict(kv.split("=", 1) for kv in raw.decode(errors="replace").split("\0") if "=" in kv))
+    except OSError:
+        pass  # the container is not running: exec with a plain environment into its sandbox
+    if cmd[0] in AGNHOST_NAMES:
+        cmd = agnhost_argv(cmd[1:])
+    return enter_argv("--join", str(pause), argv=cmd), env
