@@ -185,8 +185,17 @@ def run_kubeconfig(args: argparse.Namespace) -> int:
 
 def run_exec(args: argparse.Namespace) -> int:
     cmd = list(args.cmd)
-    if cmd and cmd[0] == "--":
-        cmd = cmd[1:]
+    if args.host:  # no POD: argparse took the command's first word for it
+        cmd = ([args.pod] if args.pod else []) + cmd
+        cmd = cmd[1:] if cmd[:1] == ["--"] else cmd
+        args.pod = ""
+    elif "--" in cmd:  # options may follow POD: `podnet exec POD -c C -- CMD`
+        at = cmd.index("--")
+        late = argparse.ArgumentParser(prog="podnet exec", add_help=False)
+        late.add_argument("-c", "--container", default=args.container)
+        late.add_argument("-n", "--namespace", default=args.namespace)
+        opts = late.parse_args(cmd[:at])
+        args.container, args.namespace, cmd = opts.container, opts.namespace, cmd[at + 1 :]
     if not cmd:
         print("podnet exec: give a command after --", file=sys.stderr)
         return 2
