@@ -215,7 +215,7 @@ async def _pod_exec_argv(
     lab: str, namespace: str, name: str, container: str, cmd: list[str]
 ) -> tuple[list[str], dict[str, str]]:
     """enter.py --join <the pod's pause> -- CMD, with the container's own environment (as kubectl exec)."""
-    from podnet.agent.pods.sandbox import enter_argv
+    from podnet.agent.pods.sandbox import join_argv
     from podnet.api.scheme import resource
     from podnet.client.kubeconfig import load_kubeconfig
     from podnet.client.rest import RestClient
@@ -257,4 +257,4 @@ async def _pod_exec_argv(
         pass  # the container is not running: exec with a plain environment into its sandbox
     if cmd[0] in AGNHOST_NAMES:
         cmd = agnhost_argv(cmd[1:])
-    return enter_argv("--join", str(pause), argv=cmd), env
+    return join_argv(int(pause), cmd), env

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from podnet.agent.pods import probes
-from podnet.agent.pods.sandbox import enter_argv
+from podnet.agent.pods.sandbox import join_argv
 from podnet.agent.pods.status import ContainerView
 from podnet.api.timestamps import rfc3339
 from podnet.images.registry import ImageError, resolve_image
@@ -110,7 +110,7 @@ class Container:
         if v.state == "terminated" or v.reason == "CrashLoopBackOff":
             v.restart_count += 1
         workdir = str(self.spec.get("workingDir") or "/")
-        full = enter_argv("--join", str(pause_pid), "--workdir", workdir, argv=argv)
+        full = join_argv(pause_pid, argv, workdir)
         with open(log_dir / f"{self.name}.log", "ab") as out:
             p = await asyncio.create_subprocess_exec(
                 *full,
@@ -167,7 +167,7 @@ class Container:
             if isinstance(resolved, ImageError):
                 return 126
             p = await asyncio.create_subprocess_exec(
-                *enter_argv("--join", str(pause_pid), argv=resolved),
+                *join_argv(pause_pid, resolved),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,

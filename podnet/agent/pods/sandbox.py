@@ -54,7 +54,13 @@ class SandboxRecord:
 
 
 def enter_argv(*options: str, argv: list[str] | tuple[str, ...]) -> list[str]:
+    """A new sandbox holder: enter.py sets up the pod's mount and UTS namespaces, then execs."""
     return [sys.executable, "-I", "-S", ENTER, *options, "--", *argv]
+
+
+def join_argv(pause_pid: int, argv: list[str] | tuple[str, ...], workdir: str = "/") -> list[str]:
+    """A process joining a pod: util-linux nsenter (~1 ms, where a Python entry costs ~10 ms)."""
+    return ["nsenter", "-t", str(pause_pid), "-n", "-u", "-m", f"--wd={workdir}", "--", *argv]
 
 
 async def run(*argv: str, timeout: float = 30.0) -> tuple[int, str]:
