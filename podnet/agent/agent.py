@@ -49,6 +49,8 @@ class AgentConfig:
     uplink: str = "eth0"
     restart_backoff: float = 10.0
     components: frozenset[str] = frozenset({"pods", "routing", "proxy", "policy"})
+    service_account_token: str = ""
+    ca_pem: bytes = b""
 
     @property
     def cni_bin_dir(self) -> Path:
@@ -156,7 +158,15 @@ def _components(
         dns=_with_cluster(_host_dns(), cfg),
         restart_backoff=cfg.restart_backoff,
     )
-    sandboxes = Sandboxes(cfg.lab, cfg.state_dir, str(cfg.cni_bin_dir), str(cfg.cni_conf_dir), cfg.node_ip)
+    sandboxes = Sandboxes(
+        cfg.lab,
+        cfg.state_dir,
+        str(cfg.cni_bin_dir),
+        str(cfg.cni_conf_dir),
+        cfg.node_ip,
+        cfg.service_account_token,
+        cfg.ca_pem,
+    )
     manager = PodManager(client, runtime, sandboxes, factory)
     return {"pods": manager.run}
 

@@ -47,6 +47,7 @@ async def _run(args: argparse.Namespace) -> int:
     from podnet.client.kubeconfig import load_kubeconfig
     from podnet.client.rest import RestClient
 
+    client_config = load_kubeconfig(args.kubeconfig)
     cfg = AgentConfig(
         node_name=args.node_name,
         node_ip=args.node_ip,
@@ -61,8 +62,10 @@ async def _run(args: argparse.Namespace) -> int:
         uplink=args.uplink,
         restart_backoff=args.restart_backoff,
         components=frozenset(c.strip() for c in args.components.split(",") if c.strip()),
+        service_account_token=client_config.token or "",
+        ca_pem=client_config.ca_data or b"",
     )
-    client = RestClient(load_kubeconfig(args.kubeconfig), user_agent=f"podnet-agent/{args.node_name}")
+    client = RestClient(client_config, user_agent=f"podnet-agent/{args.node_name}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

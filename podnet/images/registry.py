@@ -9,6 +9,7 @@ the argv, following Kubernetes' rule that ``command`` replaces the image's ENTRY
   package's agnhost;
 - busybox: CMD ``sh``; alpine: CMD ``/bin/sh``; both run the host's tools, found on the container PATH;
 - nginx, httpd: the built-in static web server on port 80 (their own entrypoints map to it too);
+- podnet: podnet's own components as pods (``podnet dns``), ENTRYPOINT ``podnet``;
 - anything else: its explicit ``command`` runs as given, and without one the pod gets ``ErrImagePull``.
 
 Built-in programs run as ``python -I <file>``: isolated from the pod's PYTHON* environment, stdlib only.
@@ -30,7 +31,7 @@ WEBSERVER_MAIN = os.path.join(IMAGES_DIR, "webserver.py")
 # The PATH container images set (Docker's default); commands are looked up on it, not on the agent's.
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-BUILT_IN = ("agnhost", "busybox", "alpine", "nginx", "httpd")
+BUILT_IN = ("agnhost", "busybox", "alpine", "nginx", "httpd", "podnet")
 AGNHOST_NAMES = ("/agnhost", "agnhost")
 WEB_ENTRYPOINTS = ("nginx", "httpd", "httpd-foreground", "docker-entrypoint.sh", "/docker-entrypoint.sh")
 SHELL_IMAGES = {"busybox": "sh", "alpine": "/bin/sh"}
@@ -93,6 +94,12 @@ def resolve_image(
         if not command or os.path.basename(command[0]) in WEB_ENTRYPOINTS or command[0] in WEB_ENTRYPOINTS:
             return webserver_argv(ref.name, python)
         return _exec(command + args, python, which)
+    if ref.name == "podnet":
+        # Not isolated (-I): the components need the project's dependencies from site-packages.
+        rest = command[1:] + args if command and os.path.basename(command[0]) == "podnet" else command + args
+        if command and os.path.basename(command[0]) != "podnet":
+            return _exec(command + args, python, which)
+        return [python, "-m", "podnet", *rest]
     if ref.name in SHELL_IMAGES:
         argv = command + args if command else (args or [SHELL_IMAGES[ref.name]])
         return _exec(_strip_busybox(argv, which), python, which)

@@ -69,6 +69,11 @@ def new_sandbox(net: str, files: str | None, hostname: str | None) -> None:
             if os.path.exists(src):
                 dst = "/etc/" + name
                 _check(libc.mount(src.encode(), dst.encode(), b"none", MS_BIND, None), "bind " + dst)
+        run = os.path.join(files, "run")
+        if os.path.isdir(run):
+            # The pod's own /run, as a container has: it holds the service account where in-cluster
+            # clients look (/var/run/secrets/kubernetes.io/serviceaccount; /var/run is /run).
+            _check(libc.mount(run.encode(), b"/run", b"none", MS_BIND, None), "bind /run")
     if hostname:
         raw = hostname.encode()
         _check(libc.sethostname(raw, len(raw)), "sethostname")

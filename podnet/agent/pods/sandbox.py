@@ -84,6 +84,10 @@ class Sandboxes:
     cni_bin_dir: str
     cni_conf_dir: str
     node_ip: str
+    # What a pod's service account mount holds: the API's CA and a bearer token (there is no RBAC
+    # in podnet, so it is the agent's own credential; see the README's security note).
+    service_account_token: str = ""
+    ca_pem: bytes = b""
 
     def pod_dir(self, uid: str) -> Path:
         return self.state_dir / "pods" / uid
@@ -143,6 +147,12 @@ class Sandboxes:
             rec.pod_ips = [self.node_ip]
         self.write_file(d / "resolv.conf", resolv)
         self.write_file(d / "hosts", hosts)
+        if self.service_account_token:
+            account = d / "run" / "secrets" / "kubernetes.io" / "serviceaccount"  # becomes the pod's /run
+            account.mkdir(mode=0o755, parents=True, exist_ok=True)
+            (account / "token").write_text(self.service_account_token)
+            (account / "ca.crt").write_bytes(self.ca_pem)
+            (account / "namespace").write_text(rec.namespace)
         if rec.pause is None or not proc.same_process(rec.pause.pid, rec.pause.ticks):
             net = f"/run/netns/{rec.netns}" if rec.netns else "/proc/self/ns/net"
             argv = enter_argv("--net", net, "--files", str(d), "--hostname", hostname, argv=PAUSE_ARGV)

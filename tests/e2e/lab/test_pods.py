@@ -199,3 +199,12 @@ def test_graceful_deletion_sigterm_then_sigkill(lab: Lab) -> None:
     lab.kubectl("delete", "pod", "polite", "stubborn", "--timeout=20s")
     out = lab.kubectl("get", "pods", "polite", "stubborn", "--ignore-not-found")
     assert out.strip() == ""
+
+
+def test_service_account_is_mounted_where_in_cluster_clients_look(lab: Lab) -> None:
+    lab.kubectl.apply(pod_manifest("sa", netexec()))
+    lab.wait_ready("sa")
+    base = "/var/run/secrets/kubernetes.io/serviceaccount"
+    assert lab.exec("sa", "cat", f"{base}/namespace") == "default"
+    assert lab.exec("sa", "cat", f"{base}/ca.crt").startswith("-----BEGIN CERTIFICATE-----")
+    assert len(lab.exec("sa", "cat", f"{base}/token")) > 20

@@ -73,7 +73,7 @@ def test_unknown_image_without_command_fails_like_an_image_pull() -> None:
     assert resolve_image("foo:1", None, ["--serve"], python=PY, which=fake_which) == ImageError(
         reason="ErrImagePull",
         message='failed to pull image "foo:1": podnet has no registry access; built-in images are '
-        "agnhost, busybox, alpine, nginx, httpd — or give the container a command",
+        "agnhost, busybox, alpine, nginx, httpd, podnet — or give the container a command",
     )
 
 
@@ -110,3 +110,15 @@ def test_shim_execs_the_module_with_quoted_paths() -> None:
         "# /agnhost of podnet's built-in agnhost image (podnet/images/agnhost)",
         f"exec '/opt/my python/bin/python3' -I {AGNHOST_MAIN} \"$@\"",
     ]
+
+
+def test_podnet_image_runs_the_component_with_site_packages() -> None:
+    assert resolve_image("podnet/podnet:latest", None, ["dns", "--listen", "0.0.0.0:53"], python="/py") == [
+        "/py",
+        "-m",
+        "podnet",
+        "dns",
+        "--listen",
+        "0.0.0.0:53",
+    ]
+    assert resolve_image("podnet", ["podnet", "dns"], None, python="/py") == ["/py", "-m", "podnet", "dns"]
