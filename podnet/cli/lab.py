@@ -54,7 +54,7 @@ def _say(line: str) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from podnet.lab import cluster
+    from podnet.lab import addons, cluster
     from podnet.lab.build import build
     from podnet.lab.state import LabError, load_state
     from podnet.lab.teardown import down
@@ -79,6 +79,8 @@ def run_up(args: argparse.Namespace) -> int:
         f" ✓ switch, control-plane, {args.nodes} node(s) and external host wired ({time.monotonic() - t0:.2f}s)"
     )
     try:
+        addons.start_external_services(state)
+        _say(f" ✓ external host: dnsmasq (upstream DNS for {addons.EXTERNAL_DOMAIN}) and a web server")
         port = cluster.start_control_plane(state, opts)
         kubeconfig = cluster.write_user_kubeconfig(args.name, port)
         _say(
