@@ -27,6 +27,7 @@ from podnet.apiserver import bootstrap, discovery, openapi
 from podnet.apiserver.allocators import IPAllocator, PortAllocator
 from podnet.apiserver.certs import PKI, ensure_pki, write_kubeconfig
 from podnet.apiserver.handlers import ResourceHandler, json_response, status_response
+from podnet.apiserver.nscache import NamespaceCache
 from podnet.apiserver.registry import Registry, decode
 from podnet.apiserver.services import ServiceAllocator
 from podnet.store import Store
@@ -145,6 +146,8 @@ async def build_registry(store: Store, config: ServerConfig) -> Registry:
     ports = PortAllocator(*config.node_port_range)
     services = ServiceAllocator(ips, ports)
     registry = Registry(store, services)
+    registry.namespaces = NamespaceCache(store)
+    await registry.namespaces.start()
     listing = await store.list("/registry/services/")
     services.load([decode(kv) for kv in listing.items])
     return registry
@@ -176,6 +179,8 @@ class RunningServer:
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
+        if self.registry.namespaces is not None:
+            await self.registry.namespaces.stop()
         await self.runner.cleanup()
 
 

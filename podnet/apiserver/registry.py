@@ -28,6 +28,7 @@ from podnet.api.scheme import ResourceInfo
 from podnet.api.validation import validate
 from podnet.apiserver import patch as patches
 from podnet.apiserver import strategy
+from podnet.apiserver.nscache import NamespaceCache
 from podnet.apiserver.services import Reservation, ServiceAllocator
 from podnet.store import (
     CompactedError,
@@ -136,6 +137,7 @@ class Registry:
         max_object_bytes: int = 1_500_000,
     ) -> None:
         self.store = store
+        self.namespaces: NamespaceCache | None = None
         self.services = services
         self.clock = clock
         self.max_object_bytes = max_object_bytes
@@ -237,6 +239,8 @@ class Registry:
             )
 
     async def _check_namespace(self, ns: str) -> None:
+        if self.namespaces is not None and self.namespaces.lookup(ns) is False:
+            return  # known and active: no store round trip (the cache falls back to a read otherwise)
         kv = await self.store.get(NAMESPACES.key(None, ns))
         if kv is None:
             raise errors.not_found(NAMESPACES, ns)
