@@ -181,3 +181,9 @@ def _drop_type_dependent_fields(new: Obj, old: Obj) -> None:
     if stype != "LoadBalancer":
         if spec.get("healthCheckNodePort") == old_spec.get("healthCheckNodePort"):
             spec.pop("healthCheckNodePort", None)
+    if stype == "ExternalName" and old_spec.get("type", "ClusterIP") != "ExternalName":
+        # An ExternalName service has no cluster IP: what the old type was given goes, unless the
+        # user changed it in this very request (then validation tells them it must be empty).
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
+            if key in spec and spec.get(key) == old_spec.get(key):
+                spec.pop(key)

@@ -329,6 +329,18 @@ def test_cluster_ip_allocation(kubectl: Kubectl) -> None:
     kubectl("delete", "svc", "iptaken", "headless")
 
 
+def test_type_change_to_external_name_releases_the_cluster_ip(kubectl: Kubectl) -> None:
+    kubectl.apply(service("tochange", clusterIP="10.96.100.120"))
+    kubectl(
+        "patch", "svc", "tochange", "-p", '{"spec":{"type":"ExternalName","externalName":"db.example.com"}}'
+    )
+    spec = kubectl.json("get", "svc", "tochange")["spec"]
+    assert spec["type"] == "ExternalName" and "clusterIP" not in spec and "clusterIPs" not in spec
+    assert "ipFamilies" not in spec
+    kubectl.apply(service("takesit", clusterIP="10.96.100.120"))  # the address was released
+    kubectl("delete", "svc", "tochange", "takesit")
+
+
 def test_node_port_allocation(kubectl: Kubectl) -> None:
     fixed = service("np", type="NodePort", ports=[{"port": 80, "nodePort": 30080}])
     kubectl.apply(fixed)
