@@ -37,6 +37,17 @@ CONTAINER: dict[int, tuple[str, Any]] = {
     7: ("env", [{1: ("name", "str"), 2: ("value", "str")}]),
 }
 POD_SPEC = {2: ("containers", [CONTAINER]), 3: ("restartPolicy", "str")}
+INGRESS_BACKEND = {
+    4: ("service", {1: ("name", "str"), 2: ("port", {1: ("name", "str"), 2: ("number", "int")})}),
+}
+HTTP_PATH = {1: ("path", "str"), 2: ("backend", INGRESS_BACKEND), 3: ("pathType", "str")}
+INGRESS_SPEC = {
+    1: ("defaultBackend", INGRESS_BACKEND),
+    2: ("tls", [{1: ("hosts", ["str"]), 2: ("secretName", "str")}]),
+    # IngressRuleValue is inlined in JSON: its one field, http, lands beside host (see decode).
+    3: ("rules", [{1: ("host", "str"), 2: ("ingressRuleValue", {1: ("http", {1: ("paths", [HTTP_PATH])})})}]),
+    4: ("ingressClassName", "str"),
+}
 SCHEMAS: dict[tuple[str, str], dict[int, tuple[str, Any]]] = {
     ("v1", "Namespace"): {1: ("metadata", META), 2: ("spec", {1: ("finalizers", ["str"])})},
     ("v1", "ConfigMap"): {1: ("metadata", META), 2: ("data", _MAP_STR)},
@@ -64,6 +75,14 @@ SCHEMAS: dict[tuple[str, str], dict[int, tuple[str, Any]]] = {
             },
         ),
     },
+    ("v1", "Secret"): {
+        1: ("metadata", META),
+        2: ("data", ("map", "bytes")),
+        3: ("type", "str"),
+        4: ("stringData", _MAP_STR),
+    },
+    ("v1", "ServiceAccount"): {1: ("metadata", META)},
+    ("networking.k8s.io/v1", "Ingress"): {1: ("metadata", META), 2: ("spec", INGRESS_SPEC)},
     ("apps/v1", "Deployment"): {
         1: ("metadata", META),
         2: (
@@ -171,4 +190,6 @@ def decode(body: bytes) -> dict[str, Any]:
         tp = port.get("targetPort")
         if isinstance(tp, dict):
             port["targetPort"] = tp.get("strVal") if tp.get("type") == 1 else tp.get("intVal", 0)
+    for rule in (obj.get("spec") or {}).get("rules") or []:
+        rule.update(rule.pop("ingressRuleValue", {}))
     return {"apiVersion": api_version, "kind": kind, **obj}

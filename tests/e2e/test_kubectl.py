@@ -265,6 +265,29 @@ def test_create_generators(kubectl: Kubectl) -> None:
     assert svc["spec"]["ports"][0]["targetPort"] == 8080 and svc["spec"]["selector"] == {"app": "gs"}
     assert kubectl.json("get", "svc", "gn", "-n", "gen")["spec"]["ports"][0]["nodePort"] == 30123
     assert kubectl.json("get", "cm", "gc", "-n", "gen")["data"] == {"k": "v"}
+    kubectl("create", "secret", "generic", "gsec", "-n", "gen", "--from-literal=user=admin")
+    sec = kubectl.json("get", "secret", "gsec", "-n", "gen")
+    assert sec["type"] == "Opaque" and sec["data"] == {"user": "YWRtaW4="}
+    kubectl("create", "serviceaccount", "gsa", "-n", "gen")
+    kubectl(
+        "create", "ingress", "gi", "-n", "gen", "--class=podnet", "--rule=shop.example.com/cart*=cart:8080"
+    )
+    ing = kubectl.json("get", "ingress", "gi", "-n", "gen")["spec"]
+    assert ing["ingressClassName"] == "podnet"
+    assert ing["rules"] == [
+        {
+            "host": "shop.example.com",
+            "http": {
+                "paths": [
+                    {
+                        "path": "/cart",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": "cart", "port": {"number": 8080}}},
+                    }
+                ]
+            },
+        }
+    ]
     out = kubectl.run("create", "namespace", "gen", check=False)
     assert out.returncode != 0 and 'namespaces "gen" already exists' in out.stderr
 
