@@ -21,7 +21,8 @@ from podnet.kernel import proc
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
-BACKOFF_RESET_S = 600.0  # kubelet forgets the crash backoff after 10 minutes of running
+BACKOFF_RESET_S = 600.0
+EVENT_REPEAT_S = 30.0  # one Unhealthy event per probe per 30 s: a failing probe must not flood the API  # kubelet forgets the crash backoff after 10 minutes of running
 
 
 def exit_code(returncode: int) -> int:
@@ -70,6 +71,7 @@ class Container:
     init: bool
     view: ContainerView
     on_change: Callable[[], None]
+    on_event: Callable[[str, str, str], None] = lambda _type, _reason, _message: None
     handle: Handle | None = None
     backoff: float = 0.0
     not_before: float = 0.0
@@ -106,6 +108,7 @@ class Container:
         v = self.view
         if isinstance(argv, ImageError):
             self._failed_start(argv)
+            self.on_event("Warning", "Failed", f"Error: {argv.reason}: {argv.message}")
             return None
         if v.state == "terminated" or v.reason == "CrashLoopBackOff":
             v.restart_count += 1
@@ -122,6 +125,8 @@ class Container:
             )
         ticks = proc.start_ticks(p.pid) or 0
         self._running(Handle(p.pid, ticks, p), rfc3339())
+        self.on_event("Normal", "Created", f"Created container {self.name}")
+        self.on_event("Normal", "Started", f"Started container {self.name}")
         self.watch(pod, pod_ip, pause_pid)
         return {"pid": p.pid, "ticks": ticks, "restarts": v.restart_count, "startedAt": v.started_at}
 
@@ -185,9 +190,14 @@ class Container:
         tracker = probes.ProbeTracker.of(probe, initial=(kind == "livenessProbe"))
         await asyncio.sleep(float(probe.get("initialDelaySeconds") or 0))
         period = float(probe.get("periodSeconds") or 10)
+        last_event = -EVENT_REPEAT_S
         for _ in range(10**9):  # for the container's life; the task is cancelled when it stops
             if kind == "startupProbe" or self.view.started:
                 ok, message = await probes.check(probe, pod_ip, self.spec, exec_fn)
+                if not ok and time.monotonic() - last_event > EVENT_REPEAT_S:
+                    name = {"startupProbe": "Startup", "readinessProbe": "Readiness"}.get(kind, "Liveness")
+                    self.on_event("Warning", "Unhealthy", f"{name} probe failed: {message}")
+                    last_event = time.monotonic()
                 if tracker.observe(ok):
                     self._probe_changed(kind, tracker.result, message)
                 if kind == "startupProbe" and self.view.started:
@@ -254,6 +264,7 @@ class Container:
         }
         self.not_before = time.monotonic() + self.backoff
         if self.backoff > 0:
+            self.on_event("Warning", "BackOff", f"Back-off restarting failed container {self.name}")
             v.state, v.reason = "waiting", "CrashLoopBackOff"
             v.message = f"back-off {self.backoff:g}s restarting failed container={self.name}"
         self.backoff = next_backoff(self.backoff, base, cap)
@@ -264,6 +275,7 @@ class Container:
         if handle is None:
             return
         self.killing = why
+        self.on_event("Normal", "Killing", f"Stopping container {self.name}")
         proc.signal_if_same(handle.pid, handle.ticks, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while self.handle is handle and time.monotonic() < deadline:

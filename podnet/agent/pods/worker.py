@@ -21,6 +21,7 @@ from podnet.agent.pods.status import ContainerView, PodView, pod_status
 from podnet.api.errors import StatusError
 from podnet.api.scheme import resource
 from podnet.api.timestamps import rfc3339
+from podnet.client.events import record_event
 from podnet.client.interface import ApiClient
 from podnet.lab.topology import pod_netns_name
 
@@ -64,6 +65,7 @@ class PodWorker:
         self.restored = record is not None
         self.sandbox_error = ""
         self.wake = asyncio.Event()
+        self._event_tasks: set[asyncio.Task[None]] = set()
         self.gone = False
         self.reported: Obj | None = None
         self.env: dict[str, str] | None = None
@@ -75,16 +77,35 @@ class PodWorker:
                 True,
                 ContainerView(c["name"], c.get("image", ""), reason="PodInitializing", init=True),
                 self.wake.set,
+                self.event,
                 grace=grace,
             )
             for c in spec.get("initContainers") or []
         ] + [
-            Container(c, False, ContainerView(c["name"], c.get("image", "")), self.wake.set, grace=grace)
+            Container(
+                c, False, ContainerView(c["name"], c.get("image", "")), self.wake.set, self.event, grace=grace
+            )
             for c in spec.get("containers") or []
         ]
         self.start_time: str | None = None
         self.done = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"pod {self.namespace}/{self.name}")
+
+    def event(self, event_type: str, reason: str, message: str) -> None:
+        """Record an Event on the pod in the background: events never delay the pod (kubelet's way)."""
+        task = asyncio.get_running_loop().create_task(
+            record_event(
+                self.client,
+                {"apiVersion": "v1", "kind": "Pod", **{"metadata": self.pod["metadata"]}},
+                event_type,
+                reason,
+                message,
+                "kubelet",
+                time.time(),
+            )
+        )
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
 
     # events from the manager
     def update(self, pod: Obj) -> None:
@@ -182,6 +203,8 @@ class PodWorker:
                 files.hosts_file(self.pod, rec.pod_ips, self.config.dns.cluster_domain),
             )
         except SandboxError as exc:
+            if self.sandbox_error != str(exc):
+                self.event("Warning", "FailedCreatePodSandBox", str(exc))
             self.sandbox_error = str(exc)
             log.warning("pod %s/%s: %s", self.namespace, self.name, exc)
             return False

@@ -23,6 +23,7 @@ from typing import Any
 
 from podnet.api.errors import StatusError
 from podnet.api.scheme import ResourceInfo, lookup_plural
+from podnet.client.events import record_event
 from podnet.client.informer import NAMESPACE_INDEX, Informer, InformerFactory, object_key
 from podnet.client.interface import ApiClient, Obj
 from podnet.client.workqueue import WorkQueue, process_queue
@@ -35,7 +36,6 @@ from podnet.controllers.deployment.replicasets import (
     set_replicas_annotations,
     split_new_old,
 )
-from podnet.controllers.events import record_event
 from podnet.controllers.replicaset.ownership import claim
 from podnet.controllers.replicaset.pods import controller_ref, is_deleting, meta
 from podnet.controllers.replicaset.refmanager import adopt, release

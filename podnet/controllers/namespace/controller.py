@@ -21,10 +21,10 @@ from typing import Any
 
 from podnet.api.errors import StatusError
 from podnet.api.scheme import ResourceInfo, lookup_plural
+from podnet.api.timestamps import rfc3339
 from podnet.client.informer import Informer, InformerFactory
 from podnet.client.interface import ApiClient, Obj
 from podnet.client.workqueue import WorkQueue, process_queue
-from podnet.controllers.events import rfc3339
 from podnet.controllers.namespace.deletion import (
     Remaining,
     conditions_changed,

@@ -13,11 +13,11 @@ import logging
 
 from podnet.api.errors import StatusError
 from podnet.api.scheme import ResourceInfo, lookup_plural
+from podnet.client.events import record_event
 from podnet.client.informer import Informer, object_key
 from podnet.client.interface import ApiClient, Obj
 from podnet.client.workqueue import WorkQueue, process_queue
 from podnet.controllers.config import ControllerConfig
-from podnet.controllers.events import record_event
 from podnet.controllers.nodeipam.cidrset import CIDRSet
 
 log = logging.getLogger(__name__)

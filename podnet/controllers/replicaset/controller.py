@@ -20,10 +20,10 @@ from typing import Any
 
 from podnet.api.errors import StatusError
 from podnet.api.scheme import ResourceInfo, lookup_plural
+from podnet.client.events import record_event
 from podnet.client.informer import NAMESPACE_INDEX, Informer, InformerFactory, object_key, split_key
 from podnet.client.interface import ApiClient, Obj
 from podnet.client.workqueue import WorkQueue, process_queue
-from podnet.controllers.events import record_event
 from podnet.controllers.replicaset.expectations import Expectations
 from podnet.controllers.replicaset.ownership import claim
 from podnet.controllers.replicaset.pods import controller_ref, is_deleting, is_pod_active, meta

@@ -19,11 +19,12 @@ from typing import Protocol
 
 from podnet.api.errors import StatusError
 from podnet.api.scheme import ResourceInfo, lookup_plural
+from podnet.api.timestamps import rfc3339
+from podnet.client.events import record_event
 from podnet.client.informer import Informer, object_key, split_key
 from podnet.client.interface import ApiClient, Obj
 from podnet.client.workqueue import WorkQueue, process_queue
 from podnet.controllers.config import ControllerConfig
-from podnet.controllers.events import record_event, rfc3339
 from podnet.controllers.scheduler.fit import pods_per_node, schedule
 
 log = logging.getLogger(__name__)

@@ -114,6 +114,9 @@ def test_readiness_probe_drives_ready_and_liveness_restarts(lab: Lab) -> None:
     pod = lab.pod("probe-no")
     assert pod["status"]["phase"] == "Running"
     assert pod["status"]["containerStatuses"][0]["ready"] is False
+    events = lab.kubectl("get", "events", "--field-selector", "involvedObject.name=probe-no")
+    assert "Started container web" in events and "Successfully assigned default/probe-no to node-1" in events
+    wait_until(lambda: "Readiness probe failed" in lab.kubectl("describe", "pod", "probe-no"), timeout=10)
     wait_until(
         lambda: lab.pod("probe-live")["status"]["containerStatuses"][0]["restartCount"] >= 1,
         timeout=30,

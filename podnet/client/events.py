@@ -1,8 +1,9 @@
-"""Recording core/v1 Events about an object, as controllers' EventRecorder does."""
+"""Recording core/v1 Events about an object, as client-go's EventRecorder does (controllers, the agent)."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from podnet.api.errors import StatusError
 from podnet.api.scheme import lookup_plural
@@ -22,7 +23,8 @@ async def record_event(
     namespace = meta.get("namespace") or "default"
     ts = rfc3339(now)
     event: Obj = {
-        "metadata": {"generateName": f"{meta.get('name', 'unknown')}.", "namespace": namespace},
+        # client-go's name: <object>.<unix nanoseconds in hex> (a generateName may not end in '.')
+        "metadata": {"name": f"{meta.get('name', 'unknown')}.{time.time_ns():x}", "namespace": namespace},
         "involvedObject": {
             "kind": obj.get("kind", ""),
             "apiVersion": obj.get("apiVersion", ""),
