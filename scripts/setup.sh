@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 for pair in python3-venv:/usr/lib/python3.11/venv python3-dev:/usr/include/python3.11/Python.h \
             etcd-server:/usr/bin/etcd nftables:/usr/sbin/nft iptables:/usr/sbin/iptables \
-            iproute2:/usr/sbin/ip dnsutils:/usr/bin/dig conntrack:/usr/sbin/conntrack curl:/usr/bin/curl; do
+            iproute2:/usr/sbin/ip dnsutils:/usr/bin/dig conntrack:/usr/sbin/conntrack curl:/usr/bin/curl \
+            util-linux:/usr/bin/nsenter dnsmasq-base:/usr/sbin/dnsmasq iputils-ping:/usr/bin/ping \
+            iperf3:/usr/bin/iperf3 dnsperf:/usr/bin/dnsperf containernetworking-plugins:/usr/lib/cni/bridge; do
   pkg=${pair%%:*}; path=${pair#*:}
   [ -e "$path" ] || need_apt+=("$pkg")
 done

@@ -29,6 +29,7 @@ CLONE_NEWNET = 0x40000000
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_SLAVE = 1 << 19
+MNT_DETACH = 2
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
@@ -74,6 +75,10 @@ def new_sandbox(net: str, files: str | None, hostname: str | None) -> None:
             # The pod's own /run, as a container has: it holds the service account where in-cluster
             # clients look (/var/run/secrets/kubernetes.io/serviceaccount; /var/run is /run).
             _check(libc.mount(run.encode(), b"/run", b"none", MS_BIND, None), "bind /run")
+    # A fresh sysfs, mounted from inside the pod's network namespace: /sys/class/net shows the pod's
+    # interfaces, as in a container, not the machine's.
+    _check(libc.umount2(b"/sys", MNT_DETACH), "unmount /sys")
+    _check(libc.mount(b"sysfs", b"/sys", b"sysfs", 0, None), "mount sysfs")
     if hostname:
         raw = hostname.encode()
         _check(libc.sethostname(raw, len(raw)), "sethostname")

@@ -30,6 +30,7 @@ def podnet(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
 class Lab:
     name: str
     kubectl: Kubectl
+    backend: str = "host-gw"
 
     def exec(self, pod: str, *cmd: str, container: str = "", check: bool = True, timeout: float = 30) -> str:
         args = ["exec", "--name", self.name, pod] + (["-c", container] if container else []) + ["--", *cmd]
@@ -66,7 +67,8 @@ def make_lab(name: str, *extra: str) -> Lab:
     if proc.returncode != 0:
         podnet("down", "--name", name)
         raise AssertionError(f"podnet up failed: {proc.stdout}{proc.stderr}")
-    return Lab(name, Kubectl(Path(f"/run/podnet/{name}/kubeconfig")))
+    backend = extra[extra.index("--backend") + 1] if "--backend" in extra else "host-gw"
+    return Lab(name, Kubectl(Path(f"/run/podnet/{name}/kubeconfig")), backend)
 
 
 def lab_leftovers(name: str) -> list[str]:
