@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import podnet
-from podnet.agent import node
+from podnet.agent import kubelet_api, node
 from podnet.agent.cni.install import install_cni_binary
 from podnet.agent.cni.server import CniServer
 from podnet.agent.pods import files
@@ -168,7 +168,15 @@ def _components(
         cfg.ca_pem,
     )
     manager = PodManager(client, runtime, sandboxes, factory)
-    return {"pods": manager.run}
+
+    async def pods(stop: asyncio.Event) -> None:
+        runner = await kubelet_api.serve(manager, cfg.node_ip)
+        try:
+            await manager.run(stop)
+        finally:
+            await runner.cleanup()
+
+    return {"pods": pods}
 
 
 def _with_cluster(host: files.DnsSettings, cfg: AgentConfig) -> files.DnsSettings:

@@ -18,7 +18,7 @@ from podnet.api.fields import parse_field_selector
 from podnet.api.labels import parse_selector
 from podnet.api.scheme import ResourceInfo
 from podnet.api.timestamps import rfc3339
-from podnet.apiserver import discovery, protobuf, table
+from podnet.apiserver import discovery, podlogs, protobuf, table
 from podnet.apiserver.registry import DeleteOptions, ListOptions, Registry, to_scale
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def parse_target(prefix: str, path: str) -> Target:
         raise errors.not_found_path(path)
     name = rest[1] if len(rest) >= 2 else None
     sub = rest[2] if len(rest) == 3 else ""
-    allowed_subs = set(res.subresources) | ({"binding"} if res.kind == "Pod" else set())
+    allowed_subs = set(res.subresources) | ({"binding", "log"} if res.kind == "Pod" else set())
     allowed_subs |= {"finalize"} if res.kind == "Namespace" else set()
     if sub and sub not in allowed_subs:
         raise errors.not_found_path(path)
@@ -286,8 +286,10 @@ class ResourceHandler:
             return doc
         return None
 
-    async def _get(self, request: web.Request, t: Target) -> web.Response:
+    async def _get(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
+        if t.subresource == "log":
+            return await podlogs.pod_log(request, self.registry, t.namespace or "default", t.name)
         obj = await self.registry.get(t.res, t.namespace, t.name)
         if t.subresource == "scale":
             return json_response(to_scale(t.res, obj))

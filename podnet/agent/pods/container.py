@@ -79,6 +79,7 @@ class Container:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     killing: str = ""  # why we are stopping it (liveness, deletion)
     grace: float = 30.0  # the pod's terminationGracePeriodSeconds
+    decided: bool = False  # the restart of the last exit is scheduled
 
     @property
     def name(self) -> str:
@@ -114,7 +115,11 @@ class Container:
             v.restart_count += 1
         workdir = str(self.spec.get("workingDir") or "/")
         full = join_argv(pause_pid, argv, workdir)
-        with open(log_dir / f"{self.name}.log", "ab") as out:
+        logs = (
+            log_dir / "logs" / self.name
+        )  # one file per run: `kubectl logs --previous` reads the last but one
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / f"{v.restart_count}.log", "ab") as out:
             p = await asyncio.create_subprocess_exec(
                 *full,
                 env=env,
@@ -141,7 +146,7 @@ class Container:
 
     def _running(self, handle: Handle, started_at: str) -> None:
         v = self.view
-        self.handle, self.running_since, self.killing = handle, time.monotonic(), ""
+        self.handle, self.running_since, self.killing, self.decided = handle, time.monotonic(), "", False
         v.state, v.reason, v.message, v.exit_code = "running", "", "", None
         v.started_at, v.finished_at, v.will_restart = started_at, None, False
         v.container_id = f"podnet://{handle.pid}-{handle.ticks}"
@@ -150,6 +155,7 @@ class Container:
 
     def _failed_start(self, err: ImageError) -> None:
         v = self.view
+        self.decided = False
         if err.reason == "ErrImagePull":
             v.state, v.reason, v.message = "waiting", "ErrImagePull", err.message
             self.not_before = time.monotonic() + 10.0
@@ -248,8 +254,9 @@ class Container:
     def decide_restart(self, policy: str, base: float, cap: float, deleting: bool) -> None:
         """After an exit: keep it terminated, or schedule its restart with the crash backoff."""
         v = self.view
-        if v.state != "terminated" or self.handle is not None or deleting:
+        if v.state != "terminated" or self.handle is not None or deleting or self.decided:
             return
+        self.decided = True  # once per exit: the back-off of this exit is fixed now
         v.will_restart = should_restart(policy, v.exit_code, self.init)
         if not v.will_restart:
             return

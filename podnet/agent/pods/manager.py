@@ -49,6 +49,13 @@ class PodManager:
         for worker in self.workers.values():
             await worker.detach()
 
+    def find(self, namespace: str, name: str) -> PodWorker | None:
+        """The live worker of a pod by name (``kubectl logs`` asks by name, not uid)."""
+        for worker in self.workers.values():
+            if worker.namespace == namespace and worker.name == name and not worker.done.is_set():
+                return worker
+        return None
+
     def _on_pod(self, pod: Obj) -> None:
         uid = pod["metadata"]["uid"]
         worker = self.workers.get(uid)

@@ -229,7 +229,7 @@ class PodWorker:
                 c.view.restart_count = int(saved.get("restarts", 0))
                 c.view.state, c.view.reason = "terminated", "Unknown"
                 c.view.exit_code, c.view.finished_at = 255, rfc3339()
-                c.view.will_restart = True
+                c.view.will_restart, c.decided = True, True
 
     async def _report(self) -> None:
         rec = self.record

@@ -211,3 +211,26 @@ def test_service_account_is_mounted_where_in_cluster_clients_look(lab: Lab) -> N
     assert lab.exec("sa", "cat", f"{base}/namespace") == "default"
     assert lab.exec("sa", "cat", f"{base}/ca.crt").startswith("-----BEGIN CERTIFICATE-----")
     assert len(lab.exec("sa", "cat", f"{base}/token")) > 20
+
+
+def test_kubectl_logs_current_previous_and_tail(lab: Lab) -> None:
+    chatty = {
+        "name": "c",
+        "image": "busybox",
+        "command": ["sh", "-c", "echo run; echo a; echo b; sleep 0.5; exit 1"],
+    }
+    lab.kubectl.apply(pod_manifest("chatty", chatty))
+    wait_until(
+        lambda: lab.pod("chatty")["status"]["containerStatuses"][0]["restartCount"] >= 1,
+        timeout=20,
+        interval=0.2,
+    )
+    assert lab.kubectl("logs", "chatty", "--previous") == "run\na\nb\n"
+    assert lab.kubectl("logs", "chatty", "--previous", "--tail=1") == "b\n"
+    lab.kubectl.apply(pod_manifest("twoc", netexec("one", 8080), netexec("two", 8090)))
+    lab.wait_ready("twoc")
+    out = lab.kubectl.run("logs", "twoc", "-c", "nope", check=False)
+    assert out.returncode != 0 and "container nope is not valid for pod twoc" in out.stderr
+    wait_until(
+        lambda: "Started HTTP server on port 8090" in lab.kubectl("logs", "twoc", "-c", "two"), timeout=10
+    )
