@@ -26,6 +26,7 @@ from podnet.agent.pods import files
 from podnet.agent.pods.manager import PodManager
 from podnet.agent.pods.sandbox import Sandboxes
 from podnet.agent.pods.worker import RuntimeConfig
+from podnet.agent.routing import RoutingConfig, overlay_overhead, run_routing
 from podnet.client.informer import InformerFactory
 from podnet.client.interface import ApiClient
 
@@ -63,10 +64,6 @@ class AgentConfig:
     @property
     def cni_socket(self) -> Path:
         return self.state_dir / "cni.sock"
-
-
-def overlay_overhead(backend: str) -> int:
-    return 50 if backend == "vxlan" else 0
 
 
 def cni_network_config(cfg: AgentConfig, pod_cidr: str) -> dict[str, object]:
@@ -176,7 +173,17 @@ def _components(
         finally:
             await runner.cleanup()
 
-    return {"pods": pods}
+    routing_config = RoutingConfig(
+        node_name=cfg.node_name,
+        backend=cfg.backend,
+        uplink=cfg.uplink,
+        cluster_cidr=cfg.cluster_cidr,  # type: ignore[arg-type]
+    )
+
+    async def routing(stop: asyncio.Event) -> None:
+        await run_routing(client, routing_config, stop, factory)
+
+    return {"pods": pods, "routing": routing}
 
 
 def _with_cluster(host: files.DnsSettings, cfg: AgentConfig) -> files.DnsSettings:
