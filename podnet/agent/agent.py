@@ -26,6 +26,7 @@ from podnet.agent.pods import files
 from podnet.agent.pods.manager import PodManager
 from podnet.agent.pods.sandbox import Sandboxes
 from podnet.agent.pods.worker import RuntimeConfig
+from podnet.agent.proxy import ProxyConfig, run_proxy
 from podnet.agent.routing import RoutingConfig, overlay_overhead, run_routing
 from podnet.client.informer import InformerFactory
 from podnet.client.interface import ApiClient
@@ -45,6 +46,7 @@ class AgentConfig:
     proxy_mode: str = "nftables"
     lb_algorithm: str = "random"
     cluster_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/12"
     cluster_dns: str = "10.96.0.10"
     cluster_domain: str = "cluster.local"
     uplink: str = "eth0"
@@ -177,13 +179,24 @@ def _components(
         node_name=cfg.node_name,
         backend=cfg.backend,
         uplink=cfg.uplink,
-        cluster_cidr=cfg.cluster_cidr,  # type: ignore[arg-type]
+        cluster_cidr=cfg.cluster_cidr,
+        service_cidr=cfg.service_cidr,
     )
 
     async def routing(stop: asyncio.Event) -> None:
         await run_routing(client, routing_config, stop, factory)
 
-    return {"pods": pods, "routing": routing}
+    proxy_config = ProxyConfig(
+        node_name=cfg.node_name,
+        mode=cfg.proxy_mode,
+        cluster_cidr=cfg.cluster_cidr,  # type: ignore[arg-type]
+        lb_algorithm=cfg.lb_algorithm,  # type: ignore[arg-type]
+    )
+
+    async def proxy(stop: asyncio.Event) -> None:
+        await run_proxy(client, proxy_config, stop, factory)
+
+    return {"pods": pods, "routing": routing, "proxy": proxy}
 
 
 def _with_cluster(host: files.DnsSettings, cfg: AgentConfig) -> files.DnsSettings:

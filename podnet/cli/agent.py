@@ -23,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--proxy-mode", choices=("nftables", "iptables"), default="nftables")
     p.add_argument("--lb-algorithm", choices=("random", "round-robin", "source-hash"), default="random")
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
+    p.add_argument("--service-cidr", default="10.96.0.0/12", help="the cluster's service IP range")
     p.add_argument("--cluster-dns", default="10.96.0.10")
     p.add_argument("--cluster-domain", default="cluster.local")
     p.add_argument("--uplink", default="eth0", help="the interface on the node network")
@@ -57,6 +58,7 @@ async def _run(args: argparse.Namespace) -> int:
         proxy_mode=args.proxy_mode,
         lb_algorithm=args.lb_algorithm,
         cluster_cidr=args.cluster_cidr,
+        service_cidr=args.service_cidr,
         cluster_dns=args.cluster_dns,
         cluster_domain=args.cluster_domain,
         uplink=args.uplink,

@@ -24,6 +24,7 @@ class RoutingConfig:
     backend: Literal["host-gw", "vxlan"] = "host-gw"
     uplink: str = "eth0"
     cluster_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/12"
     bridge: str = "cbr0"
     vxlan_vni: int = 1
     vxlan_port: int = 8472
@@ -44,7 +45,9 @@ async def run_routing(
     runner = Runner(config.command_prefix)
     while not stop.is_set():
         changed.clear()
-        desired = desired_state(nodes.list(), config.node_name, config.backend)
+        desired = desired_state(
+            nodes.list(), config.node_name, config.backend, config.service_cidr, config.uplink
+        )
         try:
             n = await apply(
                 runner, desired, backend=config.backend, uplink=config.uplink, vni=config.vxlan_vni,

@@ -46,8 +46,8 @@ class Runner:
 async def current_routes(r: Runner) -> set[Route]:
     out = set()
     for e in await r.json("ip", "-j", "-4", "route", "show", "proto", str(ROUTE_PROTO)):
-        dev = e.get("dev", "") if "onlink" in (e.get("flags") or []) else ""
-        out.add(Route(e.get("dst", ""), e.get("gateway", ""), dev))
+        onlink_or_direct = "onlink" in (e.get("flags") or []) or not e.get("gateway")
+        out.add(Route(e.get("dst", ""), e.get("gateway", ""), e.get("dev", "") if onlink_or_direct else ""))
     return out
 
 
@@ -104,6 +104,11 @@ def route_batch(have: set[Route], want: frozenset[Route]) -> list[str]:
     for rt in sorted(have - want):
         cmds.append(f"route del {rt.dst} proto {ROUTE_PROTO}")
     for rt in sorted(want - have):
+        if (
+            not rt.via
+        ):  # a direct route (the service CIDR): locally made packets need one to reach the NAT hook
+            cmds.append(f"route replace {rt.dst} dev {rt.dev} scope link proto {ROUTE_PROTO}")
+            continue
         onlink = f" dev {rt.dev} onlink" if rt.dev else ""
         cmds.append(f"route replace {rt.dst} via {rt.via}{onlink} proto {ROUTE_PROTO}")
     return cmds

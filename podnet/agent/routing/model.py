@@ -72,7 +72,9 @@ def pod_cidr(node: Obj) -> str | None:
         return None
 
 
-def desired_state(nodes: list[Obj], own_name: str, backend: str) -> Desired:
+def desired_state(
+    nodes: list[Obj], own_name: str, backend: str, service_cidr: str = "", uplink: str = "eth0"
+) -> Desired:
     """What this node's kernel must hold to reach every other node's pods; nodes missing a podCIDR or
     an InternalIP (still registering) are left out until they have both."""
     routes: set[Route] = set()
@@ -91,6 +93,10 @@ def desired_state(nodes: list[Obj], own_name: str, backend: str) -> Desired:
             routes.add(Route(cidr, vtep.address, VXLAN_DEVICE))
         else:
             routes.add(Route(cidr, ip))
+    if service_cidr:
+        # ClusterIPs live on no link: a node's own connections to them need a route to leave by before
+        # the service proxy's NAT (output hook) rewrites them to an endpoint, as a default route gives.
+        routes.add(Route(str(ipaddress.IPv4Network(service_cidr)), "", uplink))
     return Desired(frozenset(routes), frozenset(vteps), local if backend == "vxlan" else None)
 
 

@@ -1,0 +1,136 @@
+"""What the service proxy must program, from Services and EndpointSlices alone (pure).
+
+One ``ServicePort`` per (service, port): its virtual addresses (ClusterIP, LoadBalancer ingress IPs,
+externalIPs), its NodePort, the traffic policies, session affinity, and its endpoints. Then the
+endpoint choice Kubernetes defines: ready endpoints; when none is ready, those still serving while
+terminating; restricted to this node's for a ``Local`` policy (external traffic for
+externalTrafficPolicy, cluster traffic for internalTrafficPolicy). Headless and ExternalName
+services, and services without a cluster IP, get nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+PROTOCOLS = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
+
+
+@dataclass(frozen=True, order=True)
+class Endpoint:
+    ip: str
+    port: int
+    node: str = ""
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    namespace: str
+    name: str
+    port_name: str
+    protocol: str  # tcp | udp | sctp
+    port: int
+    cluster_ip: str
+    node_port: int = 0
+    external_ips: tuple[str, ...] = ()  # LoadBalancer ingress IPs and spec.externalIPs
+    external_local: bool = False  # externalTrafficPolicy: Local
+    internal_local: bool = False  # internalTrafficPolicy: Local
+    affinity_timeout: int = 0  # sessionAffinity ClientIP: seconds; 0 for None
+    health_check_node_port: int = 0
+    endpoints: tuple[Endpoint, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}:{self.port_name}"
+
+
+def usable(endpoints: tuple[Endpoint, ...], node: str | None) -> tuple[Endpoint, ...]:
+    """Ready endpoints (on ``node`` when given); serving-but-terminating ones only when none is ready."""
+    pool = [e for e in endpoints if node is None or e.node == node]
+    ready = [e for e in pool if e.ready]
+    if ready:
+        return tuple(sorted(ready))
+    return tuple(sorted(e for e in pool if e.serving and e.terminating))
+
+
+def cluster_endpoints(sp: ServicePort, node: str) -> tuple[Endpoint, ...]:
+    return usable(sp.endpoints, node if sp.internal_local else None)
+
+
+def external_endpoints(sp: ServicePort, node: str) -> tuple[Endpoint, ...]:
+    return usable(sp.endpoints, node if sp.external_local else None)
+
+
+def local_endpoint_count(sp: ServicePort, node: str) -> int:
+    """What the healthCheckNodePort reports: this node's usable endpoints."""
+    return len(usable(sp.endpoints, node))
+
+
+def _slice_endpoints(slices: list[Obj], port_name: str, protocol: str) -> tuple[Endpoint, ...]:
+    out: set[Endpoint] = set()
+    for sl in slices:
+        if sl.get("addressType", "IPv4") != "IPv4":
+            continue
+        port = next(
+            (p for p in sl.get("ports") or [] if (p.get("name") or "") == port_name
+             and (p.get("protocol") or "TCP") == protocol),
+            None,
+        )  # fmt: skip
+        if port is None or not port.get("port"):
+            continue
+        for ep in sl.get("endpoints") or []:
+            cond = ep.get("conditions") or {}
+            ready = cond.get("ready") is not False  # nil means ready (EndpointSlice API)
+            serving = cond.get("serving", ready) is not False
+            terminating = bool(cond.get("terminating"))
+            for ip in (ep.get("addresses") or [])[:1]:
+                out.add(
+                    Endpoint(ip, int(port["port"]), ep.get("nodeName") or "", ready, serving, terminating)
+                )
+    return tuple(sorted(out))
+
+
+def service_ports(services: list[Obj], slices: list[Obj]) -> list[ServicePort]:
+    """Every programmable service port, with its endpoints from the service's EndpointSlices."""
+    by_service: dict[tuple[str, str], list[Obj]] = {}
+    for sl in slices:
+        meta = sl.get("metadata") or {}
+        svc = (meta.get("labels") or {}).get("kubernetes.io/service-name")
+        if svc:
+            by_service.setdefault((meta.get("namespace") or "default", svc), []).append(sl)
+    out = []
+    for svc in services:
+        meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
+        ip = spec.get("clusterIP") or ""
+        if spec.get("type") == "ExternalName" or not ip or ip == "None":
+            continue
+        ns, name = meta.get("namespace") or "default", meta.get("name") or ""
+        lb_ips = [
+            i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        ]
+        external = tuple(sorted({x for x in [*lb_ips, *(spec.get("externalIPs") or [])] if x}))
+        is_lb_or_np = spec.get("type") in ("NodePort", "LoadBalancer")
+        affinity = 0
+        if spec.get("sessionAffinity") == "ClientIP":
+            cfg = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
+            affinity = int(cfg.get("timeoutSeconds") or 10800)
+        for p in spec.get("ports") or []:
+            proto = p.get("protocol") or "TCP"
+            if proto not in PROTOCOLS:
+                continue
+            out.append(ServicePort(
+                namespace=ns, name=name, port_name=p.get("name") or "", protocol=PROTOCOLS[proto],
+                port=int(p.get("port") or 0), cluster_ip=ip,
+                node_port=int(p.get("nodePort") or 0) if is_lb_or_np else 0,
+                external_ips=external,
+                external_local=spec.get("externalTrafficPolicy") == "Local" and (is_lb_or_np or bool(external)),
+                internal_local=spec.get("internalTrafficPolicy") == "Local",
+                affinity_timeout=affinity,
+                health_check_node_port=int(spec.get("healthCheckNodePort") or 0),
+                endpoints=_slice_endpoints(by_service.get((ns, name), []), p.get("name") or "", proto),
+            ))  # fmt: skip
+    return out
