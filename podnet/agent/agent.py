@@ -27,6 +27,7 @@ from podnet.agent.pods.manager import PodManager
 from podnet.agent.pods.sandbox import Sandboxes
 from podnet.agent.pods.worker import RuntimeConfig
 from podnet.agent.proxy import ProxyConfig, run_proxy
+from podnet.agent.proxy.announce import run_announcer
 from podnet.agent.routing import RoutingConfig, overlay_overhead, run_routing
 from podnet.client.informer import InformerFactory
 from podnet.client.interface import ApiClient
@@ -194,7 +195,10 @@ def _components(
     )
 
     async def proxy(stop: asyncio.Event) -> None:
-        await run_proxy(client, proxy_config, stop, factory)
+        await asyncio.gather(
+            run_proxy(client, proxy_config, stop, factory),
+            run_announcer(client, cfg.node_name, cfg.uplink, stop, factory),
+        )
 
     return {"pods": pods, "routing": routing, "proxy": proxy}
 
