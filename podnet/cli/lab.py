@@ -25,6 +25,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     up.add_argument("--restart-backoff", type=float, default=10.0, help="first crash-loop back-off, seconds")
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the nodes to be Ready")
     up.add_argument("--retain", action="store_true", help="keep a lab that failed to come up, to debug it")
+    up.add_argument("--no-dns", action="store_true", help="do not deploy the cluster DNS")
     up.set_defaults(func=run_up)
 
     down = sub.add_parser("down", help="remove a lab and everything it made")
@@ -91,6 +92,9 @@ def run_up(args: argparse.Namespace) -> int:
             cluster.start_agent(state, node, opts)
         _say(f" ✓ agents started on {', '.join(nodes)}")
         asyncio.run(cluster.wait_nodes_ready(kubeconfig, nodes, args.timeout, lambda s: _say(f" ✓ {s}")))
+        if not args.no_dns:
+            upstream = state.host("external").address.split("/")[0] + ":53"  # type: ignore[union-attr]
+            asyncio.run(cluster.deploy_dns(kubeconfig, upstream, args.timeout, lambda s: _say(f" ✓ {s}")))
     except (Exception, KeyboardInterrupt) as exc:  # whatever failed, leave nothing half-made behind
         print(f"podnet up: {exc if isinstance(exc, LabError) else repr(exc)}", file=sys.stderr)
         if not args.retain:

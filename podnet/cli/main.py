@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from podnet.cli import agent, controller_manager, lab, server
+from podnet.cli import agent, controller_manager, dns, lab, server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_parser(sub)
     controller_manager.add_parser(sub)
     agent.add_parser(sub)
+    dns.add_parser(sub)
     lab.add_parsers(sub)
     return parser
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from podnet.api.errors import StatusError
 from podnet.api.scheme import resource
 from podnet.client.kubeconfig import load_kubeconfig
 from podnet.client.rest import RestClient
@@ -187,3 +188,29 @@ async def wait_nodes_ready(kubeconfig: Path, nodes: list[str], timeout: float, s
 def _is_ready(node: dict[str, object]) -> bool:
     conds = ((node.get("status") or {}).get("conditions")) or []  # type: ignore[union-attr]
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)  # type: ignore[union-attr]
+
+
+async def deploy_dns(kubeconfig: Path, upstream: str, timeout: float, say: Say) -> None:
+    """kube-system/kube-dns (10.96.0.10) and the podnet-dns Deployment behind it; waits until Ready."""
+    from podnet.lab.addons import kube_dns_manifests
+
+    client = RestClient(load_kubeconfig(kubeconfig), user_agent="podnet-up")
+    try:
+        for obj in kube_dns_manifests(upstream):
+            res = resource("services" if obj["kind"] == "Service" else "deployments")
+            try:
+                await client.create(res, "kube-system", obj)
+            except StatusError as exc:
+                if exc.code != 409:
+                    raise
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dep = await client.get(resource("deployments"), "kube-system", "podnet-dns")
+            ready = int(((dep or {}).get("status") or {}).get("readyReplicas") or 0)
+            if ready >= 1:
+                say(f"cluster DNS ready (kube-dns 10.96.0.10, {ready} replica(s) ready)")
+                return
+            await asyncio.sleep(0.2)
+        raise LabError(f"cluster DNS not ready after {timeout:g}s (kubectl -n kube-system describe pods)")
+    finally:
+        await client.close()

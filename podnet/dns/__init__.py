@@ -1,0 +1,1 @@
+"""Cluster DNS: the Kubernetes DNS-based service discovery specification, served from pods."""
