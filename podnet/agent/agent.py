@@ -26,6 +26,7 @@ from podnet.agent.pods import files
 from podnet.agent.pods.manager import PodManager
 from podnet.agent.pods.sandbox import Sandboxes
 from podnet.agent.pods.worker import RuntimeConfig
+from podnet.agent.policy import run_policy
 from podnet.agent.proxy import ProxyConfig, run_proxy
 from podnet.agent.proxy.announce import run_announcer
 from podnet.agent.routing import RoutingConfig, overlay_overhead, run_routing
@@ -200,7 +201,10 @@ def _components(
             run_announcer(client, cfg.node_name, cfg.uplink, stop, factory),
         )
 
-    return {"pods": pods, "routing": routing, "proxy": proxy}
+    async def policy(stop: asyncio.Event) -> None:
+        await run_policy(client, cfg.node_name, stop, factory=factory)
+
+    return {"pods": pods, "routing": routing, "proxy": proxy, "policy": policy}
 
 
 def _with_cluster(host: files.DnsSettings, cfg: AgentConfig) -> files.DnsSettings:

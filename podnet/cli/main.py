@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from podnet.cli import agent, controller_manager, dns, lab, server
+from podnet.cli import agent, controller_manager, dns, lab, netpol, server
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     controller_manager.add_parser(sub)
     agent.add_parser(sub)
     dns.add_parser(sub)
+    netpol.add_parser(sub)
     lab.add_parsers(sub)
     return parser
 

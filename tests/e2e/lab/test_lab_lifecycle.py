@@ -60,7 +60,7 @@ def test_up_twice_labs_coexist_status_and_down_leaves_nothing(lab_name: str) -> 
 
 
 def test_200_pods_created_and_deleted_leak_nothing(lab_name: str) -> None:
-    lab = make_lab(lab_name, "--nodes", "1")
+    lab = make_lab(lab_name, "--nodes", "1", "--no-dns")  # only the churned pods on the node
     try:
         node_dir = Path(f"/run/podnet/{lab_name}/node-1/agent")
         lab.kubectl.apply(

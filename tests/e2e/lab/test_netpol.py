@@ -1,0 +1,176 @@
+"""NetworkPolicy recipes end to end: the kernel enforces what Kubernetes' semantics say."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.lab.conftest import Lab, lab_leftovers, make_lab, netexec, podnet
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def pod(name: str, ns: str, node: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"nodeSelector": {"kubernetes.io/hostname": node},
+                 "containers": [netexec(ports=[{"name": "http", "containerPort": 8080}])]},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def np_lab() -> Iterator[Lab]:
+    if os.geteuid() != 0 or shutil.which("kubectl") is None:
+        pytest.skip("needs root and kubectl")
+    name = "p" + secrets.token_hex(3)
+    lab = make_lab(name, "--nodes", "2")
+    lab.kubectl.apply(
+        [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ny", "labels": {"team": "blue"}}},
+            pod("a", "x", "node-1", {"app": "a"}),
+            pod("c", "x", "node-1", {"role": "client"}),
+            pod("b", "ny", "node-2", {"role": "client"}),
+        ]
+    )
+    for p, ns in (("a", "x"), ("c", "x"), ("b", "ny")):
+        lab.wait_ready(p, ns)
+    try:
+        yield lab
+    finally:
+        podnet("down", "--name", name)
+        assert lab_leftovers(name) == []
+
+
+def ip(lab: Lab, name: str, ns: str) -> str:
+    return str(lab.pod(name, ns)["status"]["podIP"])
+
+
+def can(lab: Lab, src: str, ns: str, dst_ip: str, port: int = 8080, proto: str = "tcp") -> bool:
+    proc = podnet("exec", "--name", lab.name, "-n", ns, src, "--", "/agnhost", "connect", f"{dst_ip}:{port}",
+                  "--timeout=1s", f"--protocol={proto}")  # fmt: skip
+    return proc.returncode == 0
+
+
+def policy(name: str, ns: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": ns},
+            "spec": spec}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _clean(np_lab: Lab) -> Iterator[None]:
+    yield
+    np_lab.kubectl("delete", "networkpolicy", "--all", "-n", "x")
+    np_lab.kubectl("delete", "networkpolicy", "--all", "-n", "ny")
+
+
+def expect(lab: Lab, src: str, ns: str, dst_ip: str, allowed: bool, port: int = 8080) -> None:
+    wait_until(lambda: can(lab, src, ns, dst_ip, port) == allowed, timeout=5, interval=0.2,
+               what=f"{ns}/{src} -> {dst_ip}:{port} {'allowed' if allowed else 'denied'}")  # fmt: skip
+
+
+def test_open_by_default_and_deny_all_ingress(np_lab: Lab) -> None:
+    a = ip(np_lab, "a", "x")
+    assert can(np_lab, "c", "x", a) and can(np_lab, "b", "ny", a)
+    np_lab.kubectl.apply(policy("deny", "x", {"podSelector": {}, "policyTypes": ["Ingress"]}))
+    expect(np_lab, "c", "x", a, False)
+    expect(np_lab, "b", "ny", a, False)
+    # the node itself (kubelet probes) still reaches its pod
+    assert np_lab.host("node-1", "curl", "-s", "--max-time", "2", f"http://{a}:8080/hostname") == "a"
+
+
+def test_allow_from_a_namespace_and_from_labelled_pods_in_labelled_namespaces(np_lab: Lab) -> None:
+    a = ip(np_lab, "a", "x")
+    np_lab.kubectl.apply(
+        policy(
+            "from-y",
+            "x",
+            {
+                "podSelector": {"matchLabels": {"app": "a"}},
+                "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "blue"}}}]}],
+            },
+        )
+    )
+    expect(np_lab, "b", "ny", a, True)
+    expect(np_lab, "c", "x", a, False)
+    np_lab.kubectl.apply(
+        policy(
+            "from-y",
+            "x",
+            {
+                "podSelector": {"matchLabels": {"app": "a"}},
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {"matchLabels": {"team": "blue"}},
+                                "podSelector": {"matchLabels": {"role": "server"}},
+                            }
+                        ]
+                    }
+                ],
+            },
+        )
+    )
+    expect(np_lab, "b", "ny", a, False)  # both selectors in one peer: AND
+    np_lab.kubectl("label", "pod", "b", "-n", "ny", "role=server", "--overwrite")
+    t0 = time.monotonic()
+    expect(np_lab, "b", "ny", a, True)  # a label change takes effect
+    assert time.monotonic() - t0 < 5
+    np_lab.kubectl("label", "pod", "b", "-n", "ny", "role=client", "--overwrite")
+
+
+def test_ip_block_with_except_and_ports(np_lab: Lab) -> None:
+    a, b, c = ip(np_lab, "a", "x"), ip(np_lab, "b", "ny"), ip(np_lab, "c", "x")
+    np_lab.kubectl.apply(policy("cidr", "x", {"podSelector": {"matchLabels": {"app": "a"}}, "ingress": [{
+        "from": [{"ipBlock": {"cidr": "10.244.0.0/16", "except": [f"{c}/32"]}}],
+        "ports": [{"port": "http"}]}]}))  # fmt: skip
+    expect(np_lab, "b", "ny", a, True)
+    expect(np_lab, "c", "x", a, False)
+    np_lab.kubectl.apply(policy("cidr", "x", {"podSelector": {"matchLabels": {"app": "a"}}, "ingress": [{
+        "ports": [{"port": 8000, "endPort": 8079}]}]}))  # fmt: skip
+    expect(np_lab, "b", "ny", a, False)  # 8080 is outside 8000-8079
+    del b
+
+
+def test_deny_all_egress_but_dns(np_lab: Lab) -> None:
+    a = ip(np_lab, "a", "x")
+    np_lab.kubectl.apply(
+        policy(
+            "egress",
+            "x",
+            {
+                "podSelector": {"matchLabels": {"role": "client"}},
+                "policyTypes": ["Egress"],
+                "egress": [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}],
+            },
+        )
+    )
+    expect(np_lab, "c", "x", a, False)
+    out = podnet("exec", "--name", np_lab.name, "-n", "x", "c", "--", "getent", "hosts", "kubernetes.default").stdout
+    assert out.split()[:1] == ["10.96.0.1"]  # DNS still works
+    # drops are counted against the pod and direction that dropped them
+    drops = podnet("netpol", "drops", "--name", np_lab.name, "-n", "x")
+    assert drops.returncode == 0, drops.stderr
+    assert any(
+        line.split()[:2] == ["x/c", "egress"] and int(line.split()[2]) > 0
+        for line in drops.stdout.splitlines()
+    )
+    assert "x/egress" in drops.stdout
+
+
+def test_matrix_agrees_with_the_policies(np_lab: Lab) -> None:
+    np_lab.kubectl.apply(
+        policy("deny", "x", {"podSelector": {"matchLabels": {"app": "a"}}, "policyTypes": ["Ingress"]})
+    )
+    time.sleep(1)  # the policy is in force within 1 s (the assertion is about agreement, not speed)
+    out = podnet("netpol", "matrix", "--name", np_lab.name, "-n", "x", "-n", "ny", "--ports", "8080")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "x/c" in out.stdout and "X" in out.stdout
