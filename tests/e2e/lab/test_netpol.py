@@ -154,7 +154,9 @@ def test_deny_all_egress_but_dns(np_lab: Lab) -> None:
         )
     )
     expect(np_lab, "c", "x", a, False)
-    out = podnet("exec", "--name", np_lab.name, "-n", "x", "c", "--", "getent", "hosts", "kubernetes.default").stdout
+    out = podnet(
+        "exec", "--name", np_lab.name, "-n", "x", "c", "--", "getent", "hosts", "kubernetes.default"
+    ).stdout
     assert out.split()[:1] == ["10.96.0.1"]  # DNS still works
     # drops are counted against the pod and direction that dropped them
     drops = podnet("netpol", "drops", "--name", np_lab.name, "-n", "x")
