@@ -179,8 +179,6 @@ def wait_port(port: int) -> None:
 
 def search_path_cost() -> tuple[int, int]:
     """Queries for `getent hosts www.example.com` with ndots:5 search: without, then with autopath."""
-    import socket
-
     import dns.message
     import dns.rrset
 
@@ -215,7 +213,6 @@ def search_path_cost() -> tuple[int, int]:
 
         asyncio.run(lookup())
         counts.append(sent)
-        del socket
     return counts[0], counts[1]
 
 
