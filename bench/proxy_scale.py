@@ -116,7 +116,9 @@ def main() -> int:
             text = nftables.render_full(state, "10.244.0.0/16")
             render_s = time.perf_counter() - t0
             full_s = nft(node, text)
-            moved = nftables.build_state(service_ports(*objects(n, args.endpoints, moved=n - 2 if n >= 2 else -1)), "n")
+            moved = nftables.build_state(
+                service_ports(*objects(n, args.endpoints, moved=n - 2 if n >= 2 else -1)), "n"
+            )
             t0 = time.perf_counter()
             partial = nftables.render_partial(state, moved) or ""
             partial_s = nft(node, partial) + (time.perf_counter() - t0)
