@@ -20,12 +20,13 @@ from tests.helpers import wait_until
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def svc_lab() -> Iterator[Lab]:
+@pytest.fixture(scope="module", params=["nftables", "iptables"])
+def svc_lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     if os.geteuid() != 0 or shutil.which("kubectl") is None:
         pytest.skip("needs root and kubectl")
     name = "s" + secrets.token_hex(3)
-    lab = make_lab(name, "--nodes", "2")
+    lab = make_lab(name, "--nodes", "2", "--proxy-mode", request.param)
+    lab.backend = request.param  # (reused as the proxy mode of this module's lab)
     lab.kubectl.apply(
         [
             pod_manifest("web-1", netexec(ports=[{"name": "http", "containerPort": 8080}]), node="node-1"),
@@ -172,8 +173,16 @@ def test_headless_and_external_name_get_no_rules(svc_lab: Lab) -> None:
             },
         ]
     )
-    rules = svc_lab.host("node-1", "nft", "list", "map", "ip", "podnet-proxy", "services")
-    assert "None" not in rules and "example.com" not in rules
+    if svc_lab.backend == "iptables":
+        rules = svc_lab.host("node-1", "iptables-legacy-save", "-t", "nat")
+    else:
+        rules = svc_lab.host("node-1", "nft", "list", "map", "ip", "podnet-proxy", "services")
+    assert (
+        "None" not in rules
+        and "example.com" not in rules
+        and "headless" not in rules
+        and "extname" not in rules
+    )
 
 
 def test_udp_conntrack_is_cleared_when_an_endpoint_goes(svc_lab: Lab) -> None:
@@ -204,20 +213,30 @@ def test_agent_restart_keeps_established_connections_and_removes_stale_rules(svc
     svc_lab.kubectl.apply(service("keep"))
     vip = svc_lab.kubectl.json("get", "svc", "keep")["spec"]["clusterIP"]
     wait_answer(svc_lab, "client", f"http://{vip}/hostname")
-    # a foreign table on node-1 must survive; a stale element of ours must go
-    svc_lab.host("node-1", "nft", "add", "table", "ip", "someone-else")
-    svc_lab.host("node-1", "nft", "add", "element", "ip", "podnet-proxy", "cluster-ips", "{ 10.96.255.254 }")
+    # a foreign table (chain) on node-1 must survive; a stale entry (chain) of ours must go
+    iptables = svc_lab.backend == "iptables"
+    if iptables:
+        svc_lab.host("node-1", "iptables-legacy", "-t", "nat", "-N", "SOMEONE-ELSE")
+        svc_lab.host("node-1", "iptables-legacy", "-t", "nat", "-N", "KUBE-SVC-STALE000000000000")
+    else:
+        svc_lab.host("node-1", "nft", "add", "table", "ip", "someone-else")
+        svc_lab.host(
+            "node-1", "nft", "add", "element", "ip", "podnet-proxy", "cluster-ips", "{ 10.96.255.254 }"
+        )
     state = load_state(svc_lab.name)
     assert state is not None
     old = [p for p in state.processes if p.name == "agent" and p.host == "node-1"][-1]
     os.kill(old.pid, 9)
-    cluster.start_agent(state, "node-1", cluster.ClusterOptions(restart_backoff=1))
-    wait_until(
-        lambda: (
-            "10.96.255.254"
-            not in svc_lab.host("node-1", "nft", "list", "set", "ip", "podnet-proxy", "cluster-ips")
-        ),
-        timeout=15,
+    cluster.start_agent(
+        state, "node-1", cluster.ClusterOptions(restart_backoff=1, proxy_mode=svc_lab.backend)
     )
-    assert "someone-else" in svc_lab.host("node-1", "nft", "list", "tables")
+    if iptables:
+        wait_until(
+            lambda: "STALE" not in svc_lab.host("node-1", "iptables-legacy", "-t", "nat", "-S"), timeout=15
+        )
+        assert "SOMEONE-ELSE" in svc_lab.host("node-1", "iptables-legacy", "-t", "nat", "-S")
+    else:
+        sets = ("nft", "list", "set", "ip", "podnet-proxy", "cluster-ips")
+        wait_until(lambda: "10.96.255.254" not in svc_lab.host("node-1", *sets), timeout=15)
+        assert "someone-else" in svc_lab.host("node-1", "nft", "list", "tables")
     assert get(svc_lab, "client", f"http://{vip}/hostname") in ("web-1", "web-2")
