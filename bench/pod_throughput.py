@@ -75,16 +75,14 @@ def lab_paths(backend: str, seconds: int, repeat: int) -> dict[str, tuple[list[f
     run([*PODNET, "up", "--name", lab, "--nodes", "2", "--backend", backend, "--no-dns"], timeout=180)
     try:
         kube = ["kubectl", "--kubeconfig", f"/run/podnet/{lab}/kubeconfig"]
-        manifest = {"apiVersion": "v1", "kind": "List", "items": [
-            pod("client", "node-1", ["sleep", "3600"]), pod("same", "node-1", ["iperf3", "-s"]),
-            pod("other", "node-2", ["iperf3", "-s"])]}  # fmt: skip
-        subprocess.run(
-            [*kube, "apply", "-f", "-"],
-            input=json.dumps(manifest),
-            text=True,
-            check=True,
-            capture_output=True,
-        )
+        pods = [pod("client", "node-1", ["sleep", "3600"]), pod("same", "node-1", ["iperf3", "-s"]),
+                pod("other", "node-2", ["iperf3", "-s"])]  # fmt: skip
+        for manifest in pods:
+            done = subprocess.run(
+                [*kube, "apply", "-f", "-"], input=json.dumps(manifest), text=True, capture_output=True
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"kubectl apply: {done.stderr.strip()}")
         run([*kube, "wait", "--for=condition=Ready", "pod/client", "pod/same", "pod/other", "--timeout=60s"])
         time.sleep(0.5)
         ips = {p: run([*kube, "get", "pod", p, "-o", "jsonpath={.status.podIP}"]) for p in ("same", "other")}
