@@ -11,6 +11,7 @@ output hook and is never filtered; egress to the node takes the input hook and i
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from podnet.agent.policy.model import Peer, Pod, Policy, PortRule, Rule
@@ -26,9 +27,25 @@ def _set(items: list[str]) -> str:
     return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
 
 
-def _peer_exprs(peer: Peer, field: str) -> list[str]:
+class PeerSets:
+    """Named sets shared by every rule whose peer resolves to the same pods: 1,000 policies over a
+    few distinct peers load a few sets, not the same address lists inlined a thousand times."""
+
+    def __init__(self) -> None:
+        self.sets: dict[str, list[str]] = {}
+
+    def ref(self, ips: frozenset[str]) -> str:
+        members = sorted(ips)
+        if len(members) == 1:
+            return members[0]
+        name = "peers-" + hashlib.sha1(",".join(members).encode()).hexdigest()[:12]
+        self.sets[name] = members
+        return f"@{name}"
+
+
+def _peer_exprs(peer: Peer, field: str, sets: PeerSets) -> list[str]:
     if peer.pods is not None:
-        return [f"ip {field} {_set(sorted(peer.pods))}"] if peer.pods else []
+        return [f"ip {field} {sets.ref(peer.pods)}"] if peer.pods else []
     if peer.cidr is None:
         return []
     expr = f"ip {field} {peer.cidr}"
@@ -48,8 +65,8 @@ def _port_expr(pr: PortRule, number: int | None = None) -> str:
     return f"meta l4proto {proto} th dport {pr.port}"
 
 
-def _ingress_rules(rule: Rule, dst: Pod) -> list[str]:
-    peers = [""] if rule.peers is None else [e for p in rule.peers for e in _peer_exprs(p, "saddr")]
+def _ingress_rules(rule: Rule, dst: Pod, sets: PeerSets) -> list[str]:
+    peers = [""] if rule.peers is None else [e for p in rule.peers for e in _peer_exprs(p, "saddr", sets)]
     if rule.ports is None:
         ports = [""]
     else:
@@ -64,11 +81,11 @@ def _ingress_rules(rule: Rule, dst: Pod) -> list[str]:
     return [" ".join(x for x in (peer, port) if x) for peer in peers for port in ports]
 
 
-def _egress_rules(rule: Rule, pods_by_ip: dict[str, Pod]) -> list[str]:
+def _egress_rules(rule: Rule, pods_by_ip: dict[str, Pod], sets: PeerSets) -> list[str]:
     peers = [None] if rule.peers is None else list(rule.peers)
     out = []
     for peer in peers:
-        peer_exprs = [""] if peer is None else _peer_exprs(peer, "daddr")
+        peer_exprs = [""] if peer is None else _peer_exprs(peer, "daddr", sets)
         if not peer_exprs:
             continue
         if rule.ports is None:
@@ -103,6 +120,7 @@ class Rendered:
 
 
 def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
+    sets = PeerSets()
     pods_by_ip = {p.ip: p for p in pods}
     local = sorted((p for p in pods if p.node == node), key=lambda p: p.ip)
     chains: list[str] = []
@@ -120,7 +138,8 @@ def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
             for pol in selecting_in:
                 for rule in pol.ingress or ():
                     body += [
-                        f'{expr} return comment "{pol.key}"'.lstrip() for expr in _ingress_rules(rule, pod)
+                        f'{expr} return comment "{pol.key}"'.lstrip()
+                        for expr in _ingress_rules(rule, pod, sets)
                     ]
             body.append(f'counter name "drop-in-{pid}" drop')
             chains.append(_chain(f"in-{pid}", body))
@@ -133,7 +152,7 @@ def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
                 for rule in pol.egress or ():
                     body += [
                         f'{expr} return comment "{pol.key}"'.lstrip()
-                        for expr in _egress_rules(rule, pods_by_ip)
+                        for expr in _egress_rules(rule, pods_by_ip, sets)
                     ]
             body.append(f'counter name "drop-eg-{pid}" drop')
             chains.append(_chain(f"eg-{pid}", body))
@@ -141,6 +160,10 @@ def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
             counters.append(f"drop-eg-{pid}")
     lines = [f"table ip {TABLE} {{}}", f"delete table ip {TABLE}", f"table ip {TABLE} {{"]
     lines += [f"\tcounter {c} {{}}" for c in counters]
+    lines += [
+        f"\tset {name} {{ type ipv4_addr; elements = {{ {', '.join(ips)} }}; }}"
+        for name, ips in sorted(sets.sets.items())
+    ]
     lines += [
         "\tmap ingress-pods { type ipv4_addr : verdict; }",
         "\tmap egress-pods { type ipv4_addr : verdict; }",

@@ -99,9 +99,10 @@ def test_render_isolates_only_local_selected_pods() -> None:
     )
     out = render(policies, pods, "n1")
     assert list(out.ingress_isolated.values()) == [["x/n"]] and out.egress_isolated == {}
-    assert (
-        'ip saddr { 10.244.2.2, 10.244.2.3 } meta l4proto tcp th dport 8080 return comment "x/n"' in out.text
-    )
+    # the peer's pods are a named set, shared by every rule with the same peer
+    set_line = next(line for line in out.text.splitlines() if line.strip().startswith("set peers-"))
+    assert "elements = { 10.244.2.2, 10.244.2.3 }" in set_line
+    assert f'ip saddr @{set_line.split()[1]} meta l4proto tcp th dport 8080 return comment "x/n"' in out.text
     assert "add element ip podnet-policy ingress-pods { 10.244.1.2 : jump in-" in out.text
     assert (
         "10.244.2"
