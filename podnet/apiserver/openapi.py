@@ -25,7 +25,8 @@ from podnet.api.scheme import ResourceInfo, by_group_version
 Obj = dict[str, Any]
 
 _QUERY_PARAMS = ("dryRun", "fieldManager", "fieldValidation", "force")
-_PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+# What kube-openapi answers with (the Accept header spells it with "@v1.0"; Go cannot parse that back)
+_PROTOBUF_V2 = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 def _gvk(r: ResourceInfo) -> Obj:

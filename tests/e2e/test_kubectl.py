@@ -483,3 +483,16 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_apply_a_list_of_objects(kubectl: Kubectl) -> None:
+    # kind: List goes through kubectl's client-side OpenAPI v2 path: the content type must parse
+    doc = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inlist"}, "data": {"a": "b"}},
+    ]}  # fmt: skip
+    kubectl.apply(doc)
+    assert kubectl.json("get", "cm", "inlist")["data"] == {"a": "b"}
+    doc["items"][0]["bogus"] = 1
+    out = kubectl.run("apply", "-f", "-", input=yaml.safe_dump(doc), check=False)
+    assert out.returncode != 0 and 'unknown field "bogus"' in out.stderr
+    kubectl("delete", "cm", "inlist")
