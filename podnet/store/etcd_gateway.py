@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 
 from podnet.store.interface import CompactedError, StoreError, StoreUnavailable
 
@@ -68,7 +68,10 @@ class Gateway:
         """The session, made on first use so that it belongs to the running loop."""
         if self._session is None:
             # No connection cap: each watch holds one streaming connection.
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+            # orjson: encoding and decoding every request is a good part of the gateway's cost
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), json_serialize=lambda obj: orjson.dumps(obj).decode()
+            )
         return self._session
 
     async def call(self, path: str, body: Json) -> Json:
@@ -76,7 +79,7 @@ class Gateway:
         resp = await self._post(path, body, self._request_timeout)
         async with resp:
             try:
-                reply = await resp.json(content_type=None)
+                reply = await resp.json(content_type=None, loads=orjson.loads)
             except _CONNECT_ERRORS as exc:
                 raise StoreUnavailable(f"etcd at {resp.url.origin()} dropped the request: {exc}") from exc
             except ValueError as exc:
@@ -143,7 +146,7 @@ async def messages(resp: aiohttp.ClientResponse) -> AsyncIterator[Json]:
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
             if line.strip():
-                yield json.loads(line)
+                yield orjson.loads(line)
 
 
 async def _json_or_empty(resp: aiohttp.ClientResponse) -> Json:
