@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from podnet.agent.policy.compile import render  # noqa: E402
+from podnet.agent.policy.compile import Rendered, render, render_partial  # noqa: E402
 from podnet.agent.policy.model import pod_of, resolve  # noqa: E402
 from podnet.kernel.named_netns import run_in_netns  # noqa: E402
 
@@ -57,11 +57,11 @@ def policies(n: int) -> list[dict]:
     return out
 
 
-def compile_text(pol: list[dict], pod_objs: list[dict]) -> tuple[str, float]:
+def compile_rendered(pol: list[dict], pod_objs: list[dict]) -> tuple[Rendered, float]:
     t0 = time.perf_counter()
     plist = [p for p in (pod_of(o) for o in pod_objs) if p is not None]
-    text = render(resolve(pol, plist, {"bench": {}}), plist, "n1").text
-    return text, time.perf_counter() - t0
+    rendered = render(resolve(pol, plist, {"bench": {}}), plist, "n1")
+    return rendered, time.perf_counter() - t0
 
 
 def sh(*argv: str, stdin: str | None = None) -> None:
@@ -122,7 +122,8 @@ def main() -> int:
             "table ip baseline {\n chain f {\n  type filter hook forward priority 0; policy accept;\n  ct state established accept\n }\n}\n",
         )
         pod_objs, pol = pods(args.pods), policies(args.policies)
-        text, compile_s = compile_text(pol, pod_objs)
+        first, compile_s = compile_rendered(pol, pod_objs)
+        text = first.text
         apply_s = apply(node, text)
         none: list[float] = []
         with_pol: list[float] = []
@@ -137,13 +138,16 @@ def main() -> int:
         with_pol.sort()
         changed = pods(args.pods)
         changed[5]["metadata"]["labels"]["tier"] = "t-new"  # one pod's label changes
-        text2, compile2_s = compile_text(pol, changed)
-        apply2_s = apply(node, text2)
+        t0 = time.perf_counter()
+        second, _ = compile_rendered(pol, changed)
+        partial = render_partial(first, second)
+        compile2_s = time.perf_counter() - t0
+        apply2_s = apply(node, partial if partial is not None else second.text)
         p = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))] * 1e6  # noqa: E731
         print(f"{args.policies} policies over {args.pods} pods: compile {compile_s * 1000:.0f} ms, apply {apply_s * 1000:.0f} ms "
               f"({len(text) // 1024} KiB of rules)")  # fmt: skip
-        print(f"one label change in effect: compile {compile2_s * 1000:.0f} ms + apply {apply2_s * 1000:.0f} ms "
-              f"= {(compile2_s + apply2_s) * 1000:.0f} ms")  # fmt: skip
+        print(f"one label change in effect: compile+diff {compile2_s * 1000:.0f} ms + apply {apply2_s * 1000:.0f} ms "
+              f"= {(compile2_s + apply2_s) * 1000:.0f} ms ({'partial, ' + str(len(partial or '')) + ' bytes' if partial is not None else 'whole table'})")  # fmt: skip
         print(f"connect p50/p99: no policies {p(none, 0.5):.1f}/{p(none, 0.99):.1f} us, with {p(with_pol, 0.5):.1f}/"
               f"{p(with_pol, 0.99):.1f} us; ratio p50 {p(with_pol, 0.5) / p(none, 0.5):.2f}x p99 "
               f"{p(with_pol, 0.99) / p(none, 0.99):.2f}x")  # fmt: skip

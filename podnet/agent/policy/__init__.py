@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from podnet.agent.policy.compile import render
+from podnet.agent.policy.compile import Rendered, render, render_partial
 from podnet.agent.policy.model import pod_of, resolve
 from podnet.api.scheme import resource
 from podnet.client.informer import InformerFactory
@@ -38,23 +38,29 @@ async def run_policy(
         inf.add_handler(lambda _o: changed.set(), lambda _a, _b: changed.set(), lambda _o: changed.set())
     factory.start()
     await asyncio.gather(policies.wait_synced(), pods.wait_synced(), namespaces.wait_synced())
-    last = ""
+    last: Rendered | None = None
+    full_due = asyncio.get_running_loop().time() + 30
     while not stop.is_set():
         changed.clear()
         pod_list = [p for p in (pod_of(o) for o in pods.list()) if p is not None]
         ns_labels = {n["metadata"]["name"]: (n["metadata"].get("labels") or {}) for n in namespaces.list()}
         try:
-            text = render(resolve(policies.list(), pod_list, ns_labels), pod_list, node_name).text
+            new = render(resolve(policies.list(), pod_list, ns_labels), pod_list, node_name)
         except ValueError as exc:  # an invalid selector the API let through: keep the last good rules
             log.warning("policy: cannot compile: %s", exc)
-            text = last
-        if text != last:
-            code, out = await _nft(command_prefix, text)
+            new = last
+        if new is not None and (last is None or new.text != last.text):
+            now = asyncio.get_running_loop().time()
+            partial = None if last is None or now > full_due else render_partial(last, new)
+            code, out = await _nft(command_prefix, new.text if partial is None else partial)
             if code != 0:
                 log.warning("policy: nft -f failed: %s", out.strip()[:500])
+                last = None  # the kernel may hold anything: the next round replaces the table
                 await asyncio.sleep(1.0)
                 continue
-            last = text
+            if partial is None:
+                full_due = now + 30  # a periodic whole replace repairs anything a partial missed
+            last = new
         waits = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stop.wait())]
         await asyncio.wait(waits, timeout=30, return_when=asyncio.FIRST_COMPLETED)
         for w in waits:

@@ -12,7 +12,7 @@ output hook and is never filtered; egress to the node takes the input hook and i
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from podnet.agent.policy.model import Peer, Pod, Policy, PortRule, Rule
 
@@ -34,18 +34,17 @@ class PeerSets:
     def __init__(self) -> None:
         self.sets: dict[str, list[str]] = {}
 
-    def ref(self, ips: frozenset[str]) -> str:
+    def ref(self, ips: frozenset[str], source: str) -> str:
+        """A set named after the peer's definition, so a label change only changes its elements."""
         members = sorted(ips)
-        if len(members) == 1:
-            return members[0]
-        name = "peers-" + hashlib.sha1(",".join(members).encode()).hexdigest()[:12]
+        name = "peers-" + hashlib.sha1(source.encode()).hexdigest()[:12]
         self.sets[name] = members
         return f"@{name}"
 
 
 def _peer_exprs(peer: Peer, field: str, sets: PeerSets) -> list[str]:
     if peer.pods is not None:
-        return [f"ip {field} {sets.ref(peer.pods)}"] if peer.pods else []
+        return [f"ip {field} {sets.ref(peer.pods, peer.source)}"]
     if peer.cidr is None:
         return []
     expr = f"ip {field} {peer.cidr}"
@@ -117,6 +116,9 @@ class Rendered:
     text: str
     ingress_isolated: dict[str, list[str]]  # pod id -> policies
     egress_isolated: dict[str, list[str]]
+    sets: dict[str, list[str]] = field(default_factory=dict)
+    chains: dict[str, list[str]] = field(default_factory=dict)
+    vmaps: dict[str, dict[str, str]] = field(default_factory=dict)  # map -> pod IP -> chain
 
 
 def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
@@ -124,6 +126,7 @@ def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
     pods_by_ip = {p.ip: p for p in pods}
     local = sorted((p for p in pods if p.node == node), key=lambda p: p.ip)
     chains: list[str] = []
+    chain_bodies: dict[str, list[str]] = {}
     ingress_map, egress_map = [], []
     in_iso: dict[str, list[str]] = {}
     eg_iso: dict[str, list[str]] = {}
@@ -143,6 +146,7 @@ def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
                     ]
             body.append(f'counter name "drop-in-{pid}" drop')
             chains.append(_chain(f"in-{pid}", body))
+            chain_bodies[f"in-{pid}"] = body
             ingress_map.append(f"{pod.ip} : jump in-{pid}")
             counters.append(f"drop-in-{pid}")
         if selecting_eg:
@@ -156,12 +160,13 @@ def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
                     ]
             body.append(f'counter name "drop-eg-{pid}" drop')
             chains.append(_chain(f"eg-{pid}", body))
+            chain_bodies[f"eg-{pid}"] = body
             egress_map.append(f"{pod.ip} : jump eg-{pid}")
             counters.append(f"drop-eg-{pid}")
     lines = [f"table ip {TABLE} {{}}", f"delete table ip {TABLE}", f"table ip {TABLE} {{"]
     lines += [f"\tcounter {c} {{}}" for c in counters]
     lines += [
-        f"\tset {name} {{ type ipv4_addr; elements = {{ {', '.join(ips)} }}; }}"
+        f"\tset {name} {{ type ipv4_addr;" + (f" elements = {{ {', '.join(ips)} }};" if ips else "") + " }"
         for name, ips in sorted(sets.sets.items())
     ]
     lines += [
@@ -187,7 +192,46 @@ def render(policies: list[Policy], pods: list[Pod], node: str) -> Rendered:
         lines.append(f"add element ip {TABLE} ingress-pods {{ {', '.join(ingress_map)} }}")
     if egress_map:
         lines.append(f"add element ip {TABLE} egress-pods {{ {', '.join(egress_map)} }}")
-    return Rendered("\n".join(lines) + "\n", in_iso, eg_iso)
+    vmaps = {
+        "ingress-pods": dict(e.split(" : jump ") for e in ingress_map),
+        "egress-pods": dict(e.split(" : jump ") for e in egress_map),
+    }
+    return Rendered("\n".join(lines) + "\n", in_iso, eg_iso, dict(sets.sets), chain_bodies, vmaps)
+
+
+def render_partial(old: Rendered, new: Rendered) -> str | None:
+    """Only what changed, in one transaction: set contents, chain bodies, verdict-map entries.
+
+    A label or pod IP change usually only moves addresses between peer sets or rewrites a few pod
+    chains; None when chains appear or go (then the whole table is replaced).
+    """
+    if set(old.chains) != set(new.chains):
+        return None
+    t = TABLE
+    out: list[str] = []
+    for name in sorted(set(new.sets) - set(old.sets)):
+        out.append(f"add set ip {t} {name} {{ type ipv4_addr; }}")
+    for name, ips in sorted(new.sets.items()):
+        if old.sets.get(name) != ips:
+            if name in old.sets:
+                out.append(f"flush set ip {t} {name}")
+            if ips:
+                out.append(f"add element ip {t} {name} {{ {', '.join(ips)} }}")
+    for name, body in sorted(new.chains.items()):
+        if old.chains.get(name) != body:
+            out.append(f"flush chain ip {t} {name}")
+            out += [f"add rule ip {t} {name} {rule}" for rule in body]
+    for vmap, entries in new.vmaps.items():
+        before = old.vmaps.get(vmap, {})
+        gone = [ip for ip in before if entries.get(ip) != before[ip]]
+        if gone:
+            out.append(f"delete element ip {t} {vmap} {{ {', '.join(sorted(gone))} }}")
+        added = [f"{ip} : jump {c}" for ip, c in sorted(entries.items()) if before.get(ip) != c]
+        if added:
+            out.append(f"add element ip {t} {vmap} {{ {', '.join(added)} }}")
+    for name in sorted(set(old.sets) - set(new.sets)):
+        out.append(f"delete set ip {t} {name}")
+    return "\n".join(out) + "\n" if out else ""
 
 
 def _chain(name: str, body: list[str]) -> str:

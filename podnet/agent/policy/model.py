@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,7 @@ class Peer:
     pods: frozenset[str] | None = None  # pod IPs a pod/namespace selector chose (now)
     cidr: str | None = None
     excepts: tuple[str, ...] = ()
+    source: str = ""  # the peer's definition (selectors and scope): what names its address set
 
     def matches(self, ip: str) -> bool:
         if self.pods is not None:
@@ -165,7 +167,9 @@ def _peer(peer: Obj, namespace: str, index: PodIndex, namespaces: dict[str, dict
         allowed_ns = {n for n, labels in namespaces.items() if ns_sel.matches(labels)}
     else:
         allowed_ns = {namespace}
-    return Peer(pods=index.select(pod_sel, allowed_ns))
+    scope = namespace if "namespaceSelector" not in peer else ""
+    source = json.dumps([scope, peer.get("podSelector"), peer.get("namespaceSelector")], sort_keys=True)
+    return Peer(pods=index.select(pod_sel, allowed_ns), source=source)
 
 
 def _ports(ports: list[Obj] | None) -> tuple[PortRule, ...] | None:
