@@ -36,7 +36,7 @@ def objects(n: int, endpoints: int, moved: int = -1) -> tuple[list[dict], list[d
     services, slices = [], []
     for i in range(n):
         ip = f"10.{96 + i // 65000}.{(i // 250) % 256}.{i % 250 + 1}"
-        services.append({"metadata": {"name": f"s{i}", "namespace": "b"},
+        services.append({"metadata": {"name": f"s{i}", "namespace": "b", "resourceVersion": f"1{i}"},
                          "spec": {"clusterIP": ip, "ports": [{"name": "p", "port": 80, "protocol": "TCP"}]}})  # fmt: skip
         eps = (
             [POD_IP]
@@ -48,7 +48,9 @@ def objects(n: int, endpoints: int, moved: int = -1) -> tuple[list[dict], list[d
         )
         if i == moved:
             eps = [*eps[:-1], "10.246.0.1"]
-        slices.append({"metadata": {"name": f"s{i}-x", "namespace": "b", "labels": {"kubernetes.io/service-name": f"s{i}"}},
+        rv = f"3{i}" if i == moved else f"2{i}"
+        slices.append({"metadata": {"name": f"s{i}-x", "namespace": "b", "resourceVersion": rv,
+                                    "labels": {"kubernetes.io/service-name": f"s{i}"}},
                        "addressType": "IPv4", "ports": [{"name": "p", "port": 8080, "protocol": "TCP"}],
                        "endpoints": [{"addresses": [e], "nodeName": "n", "conditions": {"ready": True}} for e in eps]})  # fmt: skip
     return services, slices
@@ -111,15 +113,16 @@ def main() -> int:
         results = {}
         for n in (1, args.services):
             svcs, sls = objects(n, args.endpoints)
+            cache: dict = {}
             t0 = time.perf_counter()
-            state = nftables.build_state(service_ports(svcs, sls), "n")
+            state = nftables.build_state(service_ports(svcs, sls, cache), "n")
             text = nftables.render_full(state, "10.244.0.0/16")
             render_s = time.perf_counter() - t0
             full_s = nft(node, text)
-            moved = nftables.build_state(
-                service_ports(*objects(n, args.endpoints, moved=n - 2 if n >= 2 else -1)), "n"
-            )
+            moved_objs = objects(n, args.endpoints, moved=n - 2 if n >= 2 else -1)
+            # the agent's whole path for one changed EndpointSlice: model (cached), state, diff, kernel
             t0 = time.perf_counter()
+            moved = nftables.build_state(service_ports(*moved_objs, cache), "n")
             partial = nftables.render_partial(state, moved) or ""
             partial_s = nft(node, partial) + (time.perf_counter() - t0)
             vip = svcs[-1]["spec"]["clusterIP"]

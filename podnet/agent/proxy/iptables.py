@@ -27,6 +27,7 @@ from podnet.agent.proxy.config import ProxyConfig
 from podnet.agent.proxy.healthcheck import HealthChecks
 from podnet.agent.proxy.model import (
     Endpoint,
+    PortCache,
     ServicePort,
     cluster_endpoints,
     external_endpoints,
@@ -156,6 +157,7 @@ class IptablesProxier:
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.health = HealthChecks(config.healthz_bind_address)
+        self.port_cache: PortCache = {}  # unchanged services are not recomputed on each sync
         self.chains: set[str] | None = None
         self.state: nftables.State | None = None
         self.jumps_ok = False
@@ -175,7 +177,7 @@ class IptablesProxier:
         self.jumps_ok = True
 
     async def sync(self, services: list[dict], slices: list[dict], full: bool = False) -> str:  # type: ignore[type-arg]
-        ports = service_ports(services, slices)
+        ports = service_ports(services, slices, self.port_cache)
         text, chains = render(ports, self.config.node_name, self.config.cluster_cidr)
         if not self.jumps_ok or full:
             await self._ensure_jumps()

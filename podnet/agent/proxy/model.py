@@ -94,43 +94,80 @@ def _slice_endpoints(slices: list[Obj], port_name: str, protocol: str) -> tuple[
     return tuple(sorted(out))
 
 
-def service_ports(services: list[Obj], slices: list[Obj]) -> list[ServicePort]:
-    """Every programmable service port, with its endpoints from the service's EndpointSlices."""
+PortCache = dict[str, tuple[tuple[str, ...], list["ServicePort"]]]
+
+
+def _version(svc: Obj, slices: list[Obj]) -> tuple[str, ...]:
+    """What a service's ports depend on: its resourceVersion and its slices' (empty: do not cache)."""
+    rv = (svc.get("metadata") or {}).get("resourceVersion")
+    rvs = [(s.get("metadata") or {}).get("resourceVersion") for s in slices]
+    if not rv or not all(rvs):
+        return ()
+    return (str(rv), *sorted(str(r) for r in rvs))
+
+
+def service_ports(
+    services: list[Obj], slices: list[Obj], cache: PortCache | None = None
+) -> list[ServicePort]:
+    """Every programmable service port, with its endpoints from the service's EndpointSlices.
+
+    With ``cache`` (kept by the caller between syncs), a service whose object and slices kept their
+    resourceVersions is not recomputed: at 10,000 services that is most of a sync's Python time.
+    """
     by_service: dict[tuple[str, str], list[Obj]] = {}
     for sl in slices:
         meta = sl.get("metadata") or {}
         svc = (meta.get("labels") or {}).get("kubernetes.io/service-name")
         if svc:
             by_service.setdefault((meta.get("namespace") or "default", svc), []).append(sl)
-    out = []
+    out: list[ServicePort] = []
+    fresh: PortCache = {}
     for svc in services:
-        meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
-        ip = spec.get("clusterIP") or ""
-        if spec.get("type") == "ExternalName" or not ip or ip == "None":
+        meta = svc.get("metadata") or {}
+        key = f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
+        own = by_service.get((meta.get("namespace") or "default", meta.get("name") or ""), [])
+        version = _version(svc, own)
+        if cache is not None and version and key in cache and cache[key][0] == version:
+            fresh[key] = cache[key]
+            out += cache[key][1]
             continue
-        ns, name = meta.get("namespace") or "default", meta.get("name") or ""
-        lb_ips = [
-            i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        ]
-        external = tuple(sorted({x for x in [*lb_ips, *(spec.get("externalIPs") or [])] if x}))
-        is_lb_or_np = spec.get("type") in ("NodePort", "LoadBalancer")
-        affinity = 0
-        if spec.get("sessionAffinity") == "ClientIP":
-            cfg = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
-            affinity = int(cfg.get("timeoutSeconds") or 10800)
-        for p in spec.get("ports") or []:
-            proto = p.get("protocol") or "TCP"
-            if proto not in PROTOCOLS:
-                continue
-            out.append(ServicePort(
-                namespace=ns, name=name, port_name=p.get("name") or "", protocol=PROTOCOLS[proto],
-                port=int(p.get("port") or 0), cluster_ip=ip,
-                node_port=int(p.get("nodePort") or 0) if is_lb_or_np else 0,
-                external_ips=external,
-                external_local=spec.get("externalTrafficPolicy") == "Local" and (is_lb_or_np or bool(external)),
-                internal_local=spec.get("internalTrafficPolicy") == "Local",
-                affinity_timeout=affinity,
-                health_check_node_port=int(spec.get("healthCheckNodePort") or 0),
-                endpoints=_slice_endpoints(by_service.get((ns, name), []), p.get("name") or "", proto),
-            ))  # fmt: skip
+        ports = _ports_of(svc, by_service)
+        if version:
+            fresh[key] = (version, ports)
+        out += ports
+    if cache is not None:
+        cache.clear()
+        cache.update(fresh)
+    return out
+
+
+def _ports_of(svc: Obj, by_service: dict[tuple[str, str], list[Obj]]) -> list[ServicePort]:
+    out: list[ServicePort] = []
+    meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
+    ip = spec.get("clusterIP") or ""
+    if spec.get("type") == "ExternalName" or not ip or ip == "None":
+        return out
+    ns, name = meta.get("namespace") or "default", meta.get("name") or ""
+    lb_ips = [i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+    external = tuple(sorted({x for x in [*lb_ips, *(spec.get("externalIPs") or [])] if x}))
+    is_lb_or_np = spec.get("type") in ("NodePort", "LoadBalancer")
+    affinity = 0
+    if spec.get("sessionAffinity") == "ClientIP":
+        cfg = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
+        affinity = int(cfg.get("timeoutSeconds") or 10800)
+    for p in spec.get("ports") or []:
+        proto = p.get("protocol") or "TCP"
+        if proto not in PROTOCOLS:
+            continue
+        out.append(ServicePort(
+            namespace=ns, name=name, port_name=p.get("name") or "", protocol=PROTOCOLS[proto],
+            port=int(p.get("port") or 0), cluster_ip=ip,
+            node_port=int(p.get("nodePort") or 0) if is_lb_or_np else 0,
+            external_ips=external,
+            external_local=spec.get("externalTrafficPolicy") == "Local" and (is_lb_or_np or bool(external)),
+            internal_local=spec.get("internalTrafficPolicy") == "Local",
+            affinity_timeout=affinity,
+            health_check_node_port=int(spec.get("healthCheckNodePort") or 0),
+            endpoints=_slice_endpoints(by_service.get((ns, name), []), p.get("name") or "", proto),
+        ))  # fmt: skip
     return out

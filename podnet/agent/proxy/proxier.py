@@ -9,7 +9,7 @@ import time
 from podnet.agent.proxy import conntrack, nftables
 from podnet.agent.proxy.config import ProxyConfig
 from podnet.agent.proxy.healthcheck import HealthChecks
-from podnet.agent.proxy.model import ServicePort, local_endpoint_count, service_ports
+from podnet.agent.proxy.model import PortCache, ServicePort, local_endpoint_count, service_ports
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +35,12 @@ class NftProxier:
         self.config = config
         self.state: nftables.State | None = None
         self.health = HealthChecks(config.healthz_bind_address)
+        self.port_cache: PortCache = {}  # unchanged services are not recomputed on each sync
         self.last_full = 0.0
 
     async def sync(self, services: list[dict], slices: list[dict], full: bool = False) -> str:  # type: ignore[type-arg]
         """Apply the difference (or everything); returns "full", "partial" or "none"."""
-        ports = service_ports(services, slices)
+        ports = service_ports(services, slices, self.port_cache)
         new = nftables.build_state(ports, self.config.node_name)
         text = None
         kind = "full"

@@ -143,3 +143,18 @@ def test_algorithms_say_what_needs_ipvs() -> None:
     with pytest.raises(ValueError, match="needs --proxy-mode nftables"):
         check_algorithm("iptables", "round-robin")
     check_algorithm("nftables", "source-hash")
+
+
+def test_unchanged_services_come_from_the_cache() -> None:
+    s1, s2 = svc("a", clusterIP="10.96.0.1"), svc("b", clusterIP="10.96.0.2")
+    e1, e2 = eps("a", ("10.244.1.2", "n1", READY)), eps("b", ("10.244.1.3", "n1", READY))
+    for i, obj in enumerate((s1, s2, e1, e2)):
+        obj["metadata"]["resourceVersion"] = str(i + 1)
+    cache: dict = {}
+    first = service_ports([s1, s2], [e1, e2], cache)
+    kept = cache["default/a"][1]
+    e2["endpoints"][0]["addresses"] = ["10.244.1.9"]
+    e2["metadata"]["resourceVersion"] = "9"
+    second = service_ports([s1, s2], [e1, e2], cache)
+    assert second[0] is kept[0]  # the same object: not recomputed
+    assert second[1].endpoints[0].ip == "10.244.1.9" and first[1].endpoints[0].ip == "10.244.1.3"
