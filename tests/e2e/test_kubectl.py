@@ -496,3 +496,24 @@ def test_apply_a_list_of_objects(kubectl: Kubectl) -> None:
     out = kubectl.run("apply", "-f", "-", input=yaml.safe_dump(doc), check=False)
     assert out.returncode != 0 and 'unknown field "bogus"' in out.stderr
     kubectl("delete", "cm", "inlist")
+
+
+@pytest.mark.parametrize(
+    ("peer_or_port", "message"),
+    [
+        ({"from": [{"ipBlock": {"cidr": "10.0.0.0/33"}}]}, "must be a valid CIDR value"),
+        (
+            {"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["192.168.0.0/16"]}}]},
+            "must be a strict subset of `cidr`",
+        ),
+        ({"ports": [{"port": 90, "endPort": 80}]}, "must be greater than or equal to `port`"),
+        ({"ports": [{"port": "http", "endPort": 90}]}, "may not be specified when `port` is non-numeric"),
+    ],
+)
+def test_bad_network_policies_are_refused(kubectl: Kubectl, peer_or_port: dict, message: str) -> None:
+    doc = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "bad"},
+           "spec": {"podSelector": {}, "ingress": [peer_or_port]}}  # fmt: skip
+    out = kubectl.run("apply", "-f", "-", input=yaml.safe_dump(doc), check=False)
+    assert (
+        out.returncode != 0 and 'The NetworkPolicy "bad" is invalid' in out.stderr and message in out.stderr
+    )

@@ -240,3 +240,46 @@ def test_agent_restart_keeps_established_connections_and_removes_stale_rules(svc
         wait_until(lambda: "10.96.255.254" not in svc_lab.host("node-1", *sets), timeout=15)
         assert "someone-else" in svc_lab.host("node-1", "nft", "list", "tables")
     assert get(svc_lab, "client", f"http://{vip}/hostname") in ("web-1", "web-2")
+
+
+def test_internal_traffic_policy_local_uses_only_this_nodes_endpoints(svc_lab: Lab) -> None:
+    svc_lab.kubectl.apply(service("itp", internalTrafficPolicy="Local"))
+    vip = svc_lab.kubectl.json("get", "svc", "itp")["spec"]["clusterIP"]
+    wait_answer(svc_lab, "client", f"http://{vip}/hostname")
+    # the client runs on node-1: only web-1 (node-1) may answer
+    assert {get(svc_lab, "client", f"http://{vip}/hostname") for _ in range(10)} == {"web-1"}
+
+
+def test_load_balancer_ip_fails_over_when_its_node_dies(svc_lab: Lab) -> None:
+    svc_lab.kubectl.apply(service("failover", type="LoadBalancer"))
+    svc = wait_until(
+        lambda: (
+            (s := svc_lab.kubectl.json("get", "svc", "failover"))["status"]
+            .get("loadBalancer", {})
+            .get("ingress")
+            and s
+        ),
+        timeout=10,
+    )
+    ip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+    lease = "podnet-lb-" + ip.replace(".", "-")
+    wait_until(lambda: from_host(svc_lab, "external", f"http://{ip}/hostname"), timeout=15, interval=0.3)
+    holder = svc_lab.kubectl.json("get", "lease", lease, "-n", "kube-system")["spec"]["holderIdentity"]
+    state = load_state(svc_lab.name)
+    assert state is not None
+    agent = [p for p in state.processes if p.name == "agent" and p.host == holder][-1]
+    os.kill(agent.pid, 9)
+    t0 = time.monotonic()
+    new = wait_until(
+        lambda: (h := svc_lab.kubectl.json("get", "lease", lease, "-n", "kube-system")["spec"]["holderIdentity"])
+        != holder and h,
+        timeout=15, interval=0.2, what="another node takes the IP",
+    )  # fmt: skip
+    took = time.monotonic() - t0
+    assert new != holder and took < 10
+    # the external host now reaches the service through the new holder (gratuitous ARP moved it)
+    wait_until(lambda: from_host(svc_lab, "external", f"http://{ip}/hostname"), timeout=10, interval=0.3)
+    neigh = svc_lab.host("external", "ip", "neigh", "show", ip)
+    new_mac = svc_lab.host(new, "cat", "/sys/class/net/eth0/address").strip()
+    assert new_mac in neigh
+    cluster.start_agent(state, holder, cluster.ClusterOptions(restart_backoff=1, proxy_mode=svc_lab.backend))
