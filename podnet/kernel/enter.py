@@ -118,9 +118,11 @@ def main(argv: list[str]) -> int:
             join(opts["join"])
         else:
             new_sandbox(opts["net"], opts.get("files"), opts.get("hostname"))
-        os.chdir(opts.get("workdir") or "/")
+        if "workdir" in opts:
+            os.chdir(opts["workdir"])
     except OSError as exc:
-        sys.stderr.write(f"podnet: cannot enter the pod: {exc}\n")
+        where = opts.get("hostname") or "the namespace"
+        sys.stderr.write(f"podnet: cannot enter {where}: {exc}\n")
         return 125
     try:
         os.execvp(cmd[0], cmd)

@@ -21,7 +21,7 @@ from podnet.lab import netns
 from podnet.lab.state import RUN_DIR, LabNotFoundError, host_dir, load_state
 from podnet.lab.topology import netns_name
 
-ENTER = str(Path(__file__).with_name("enter.py"))
+ENTER = str(Path(__file__).resolve().parents[1] / "kernel" / "enter.py")  # shared with pod sandboxes
 
 
 def host_command(lab: str, host: str, argv: Sequence[str], run_dir: Path = RUN_DIR) -> list[str]:
@@ -30,7 +30,21 @@ def host_command(lab: str, host: str, argv: Sequence[str], run_dir: Path = RUN_D
         raise ValueError("no command given")
     ns_path = str(netns.netns_path(netns_name(lab, host)))
     # -I -S: no site, no user paths, no PYTHON* variables: enter.py needs only the standard library.
-    return [sys.executable, "-I", "-S", ENTER, ns_path, str(host_dir(lab, host, run_dir)), host, "--", *argv]
+    files = str(host_dir(lab, host, run_dir))
+    return [
+        sys.executable,
+        "-I",
+        "-S",
+        ENTER,
+        "--net",
+        ns_path,
+        "--files",
+        files,
+        "--hostname",
+        host,
+        "--",
+        *argv,
+    ]
 
 
 def check_host(lab: str, host: str, run_dir: Path = RUN_DIR) -> None:
