@@ -36,6 +36,21 @@ for i in "${!PODS[@]}"; do
   done
 done
 
+echo; echo "==> through the Services: DNS name and ClusterIP from a pod, NodePort and LoadBalancer from outside"
+LB=$(kubectl get svc web-lb -n demo -o jsonpath='{.status.loadBalancer.ingress[0].ip}')
+printf '  %-58s %s\n' "pod ${PODS[0]}: curl http://web.demo/hostname" \
+  "$(podnet exec --name "$LAB" -n demo "${PODS[0]}" -- curl -s --max-time 2 http://web.demo/hostname || echo FAILED)"
+printf '  %-58s %s\n' "external host: curl http://172.18.0.3:30080/hostname (NodePort)" \
+  "$(podnet exec --name "$LAB" --host external -- curl -s --max-time 2 http://172.18.0.3:30080/hostname || echo FAILED)"
+for _ in $(seq 50); do  # the LoadBalancer IP is announced within a second or two
+  out=$(podnet exec --name "$LAB" --host external -- curl -s --max-time 1 "http://$LB/clientip" || true)
+  [ -n "$out" ] && break
+  sleep 0.2
+done
+printf '  %-58s %s\n' "external host: curl http://$LB/clientip (LoadBalancer, Local)" "${out:-FAILED} (the client's own address)"
+echo; echo "\$ podnet netpol matrix --name $LAB -n demo --ports 8080"
+podnet netpol matrix --name "$LAB" -n demo --ports 8080 || true
+
 cat <<MSG
 
 The lab keeps running. Try:
@@ -43,6 +58,8 @@ The lab keeps running. Try:
   kubectl get pods -A -o wide
   kubectl scale deployment web -n demo --replicas=6
   podnet exec --name $LAB -n demo ${PODS[0]} -- /agnhost connect ${IPS[1]}:8080 --timeout=1s
+  podnet exec --name $LAB -n demo ${PODS[0]} -- dig web.demo.svc.cluster.local
+  podnet netpol drops --name $LAB -n demo
   podnet status --name $LAB
 Remove it with: scripts/demo.sh down
 MSG
