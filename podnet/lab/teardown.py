@@ -51,9 +51,12 @@ def down(name: str, *, run_dir: Path = RUN_DIR, grace: float = 5.0, kill_strays:
         if isinstance(step, StopProcesses):
             _stop_recorded(step.processes, inodes, grace, result)
     result.strays = processes_in(inodes)
-    if kill_strays and result.strays:
+    # Bounded: a process may appear while we stop others (an agent's child mid-start); look again.
+    for attempt in range(4):
+        if not (kill_strays and result.strays):
+            break
         records = [_record_of(pid) for pid in result.strays]
-        result.killed_hard += stop([r for r in records if r is not None], grace)
+        result.killed_hard += stop([r for r in records if r is not None], grace if attempt == 0 else 0.5)
         result.strays = processes_in(inodes)
     for step in steps:
         if isinstance(step, DeleteNetns) and netns.delete_netns(step.netns):
