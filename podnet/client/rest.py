@@ -188,7 +188,9 @@ class RestClient:
             if self.config.unix_socket:
                 connector = aiohttp.UnixConnector(path=self.config.unix_socket)
             else:
-                connector = aiohttp.TCPConnector(ssl=ssl_context(self.config), limit=100)
+                # 32 connections, kept alive: a burst of writes reuses them instead of opening a TLS
+                # handshake per request (watches hold one each; a client needs far fewer than 32)
+                connector = aiohttp.TCPConnector(ssl=ssl_context(self.config), limit=32)
             self._session = aiohttp.ClientSession(connector=connector, timeout=_REQUEST_TIMEOUT)
         return self._session
 

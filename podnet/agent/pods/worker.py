@@ -29,6 +29,7 @@ Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 PODS = resource("pods")
 SANDBOX_RETRY_S = 2.0
+REPORT_RETRY_S = 1.0
 
 
 @dataclass
@@ -119,20 +120,23 @@ class PodWorker:
     async def _run(self) -> None:
         try:
             for _ in range(10**9):  # until the pod is deleted; bounded for the linter's sake
-                if self.gone or is_deleting(self.pod):
-                    await self._terminate()
-                    return
-                delay = await self._sync()
-                await self._report()
+                try:
+                    if self.gone or is_deleting(self.pod):
+                        await self._terminate()
+                        return
+                    delay = await self._sync()
+                    if not await self._report():
+                        delay = min(delay, REPORT_RETRY_S)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # one failed round (API away, a kernel hiccup) must not orphan the pod
+                    log.exception("pod %s/%s: sync failed; retrying", self.namespace, self.name)
+                    delay = REPORT_RETRY_S
                 self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), delay)
                 except TimeoutError:
                     pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("pod %s/%s: worker failed", self.namespace, self.name)
         finally:
             self.done.set()
 
@@ -231,7 +235,8 @@ class PodWorker:
                 c.view.exit_code, c.view.finished_at = 255, rfc3339()
                 c.view.will_restart, c.decided = True, True
 
-    async def _report(self) -> None:
+    async def _report(self) -> bool:
+        """Send the status if it changed; False when the API did not take it (the caller retries)."""
         rec = self.record
         view = PodView(
             pod_ips=list(rec.pod_ips) if rec else [],
@@ -247,15 +252,20 @@ class PodWorker:
         status = pod_status(self.pod, view, rfc3339())
         if status == self.reported or status == (self.pod.get("status") or {}):
             self.reported = status
-            return
+            return True
         try:
             await self.client.patch(
                 PODS, self.namespace, self.name, {"status": status}, "merge", subresource="status"
             )
             self.reported = status
+            return True
         except StatusError as exc:
-            if exc.code != 404:
-                log.warning("pod %s/%s: status update failed: %s", self.namespace, self.name, exc)
+            if exc.code == 404:
+                return True  # the pod is gone; its deletion event follows
+            log.warning("pod %s/%s: status update failed: %s", self.namespace, self.name, exc)
+        except Exception as exc:  # connection trouble (aiohttp, TLS): the next round sends it again
+            log.warning("pod %s/%s: status update failed: %r", self.namespace, self.name, exc)
+        return False
 
     async def _terminate(self) -> None:
         """Graceful stop: SIGTERM every container, SIGKILL after the grace period, then the sandbox."""
