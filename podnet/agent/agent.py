@@ -129,16 +129,11 @@ async def run_agent(client: ApiClient, cfg: AgentConfig, stop: asyncio.Event) ->
         write_cni_config(cfg, pod_cidr)
         for name, start in _components(client, cfg, factory).items():
             if name in cfg.components:
-                tasks.append(asyncio.create_task(start(stop), name=name))
+                tasks.append(asyncio.create_task(supervise(name, start, stop), name=name))
         factory.start()
         await node.set_ready(client, cfg.node_name, True)
         log.info("node %s is Ready", cfg.node_name)
-        done, _ = await asyncio.wait(
-            [*tasks, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED"
-        )
-        for task in done:
-            if task in tasks and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        await stop.wait()
     finally:
         stop.set()
         for task in tasks:
@@ -148,6 +143,29 @@ async def run_agent(client: ApiClient, cfg: AgentConfig, stop: asyncio.Event) ->
         if cni_server is not None:
             cni_server.shutdown()
             cni_server.close()
+
+
+async def supervise(
+    name: str, start: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
+) -> None:
+    """Run one component; if it fails, log why and start it again (with back-off) instead of taking
+    the whole node down with it, as kubelet's and kube-proxy's loops keep going."""
+    delay = 1.0
+    for _ in range(10**9):  # until the agent stops
+        try:
+            await start(stop)
+            if stop.is_set():
+                return
+            log.warning("%s ended on its own; starting it again", name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; starting it again in %.0fs", name, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+            return
+        except TimeoutError:
+            delay = min(delay * 2, 30.0)
 
 
 def _components(
