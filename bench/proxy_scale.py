@@ -1,7 +1,8 @@
-"""Issue 4 benchmark: the nftables service proxy at 10,000 Services x 5 endpoints, against 1 Service.
+"""Issue 4 benchmark: the service proxy at 10,000 Services x 5 endpoints against 1 Service, both modes.
 
 In a throwaway "node" namespace (with a "pod" namespace behind a veth serving TCP on 8080), the
-proxy's own renderer and ``nft -f`` measure, side by side in one run:
+proxy's own renderers and ``nft -f`` / ``iptables-legacy-restore --noflush`` measure, side by side in
+one run, for each mode:
 (a) full sync: the whole table for N services loaded in one transaction;
 (b) one endpoint change: the partial sync's element update, from render to kernel;
 (c) new-connection latency (TCP connect through the VIP, from the node) to the last service with N
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from podnet.agent.proxy import nftables  # noqa: E402
+from podnet.agent.proxy import iptables, nftables  # noqa: E402
 from podnet.agent.proxy.model import service_ports  # noqa: E402
 from podnet.kernel.named_netns import run_in_netns  # noqa: E402
 
@@ -86,6 +87,56 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1e6
 
 
+def nft_round(node: str, n: int, endpoints: int, connects: int) -> tuple[float, float, float, list[float]]:
+    svcs, sls = objects(n, endpoints)
+    cache: dict = {}
+    t0 = time.perf_counter()
+    state = nftables.build_state(service_ports(svcs, sls, cache), "n")
+    text = nftables.render_full(state, "10.244.0.0/16")
+    render_s = time.perf_counter() - t0
+    full_s = nft(node, text)
+    moved_objs = objects(n, endpoints, moved=n - 2 if n >= 2 else -1)
+    # the agent's whole path for one changed EndpointSlice: model (cached), state, diff, kernel
+    t0 = time.perf_counter()
+    moved = nftables.build_state(service_ports(*moved_objs, cache), "n")
+    partial = nftables.render_partial(state, moved) or ""
+    partial_s = nft(node, partial) + (time.perf_counter() - t0)
+    vip = svcs[-1]["spec"]["clusterIP"]
+    connect_latency(node, vip, 20)  # warm
+    lat = connect_latency(node, vip, connects)
+    sh("ip", "netns", "exec", node, "nft", "delete", "table", "ip", nftables.TABLE)
+    return render_s, full_s, partial_s, lat
+
+
+def ipt_restore(node: str, text: str) -> float:
+    t0 = time.perf_counter()
+    sh("ip", "netns", "exec", node, iptables.RESTORE, "--noflush", stdin=text)
+    return time.perf_counter() - t0
+
+
+def ipt_round(node: str, n: int, endpoints: int, connects: int) -> tuple[float, float, float, list[float]]:
+    """kube-proxy's layout: every sync is a restore of all KUBE-* chains (that is the mode's cost)."""
+    svcs, sls = objects(n, endpoints)
+    cache: dict = {}
+    t0 = time.perf_counter()
+    text, _ = iptables.render(service_ports(svcs, sls, cache), "n", "10.244.0.0/16")
+    render_s = time.perf_counter() - t0
+    full_s = ipt_restore(node, text)
+    for table, chain, rule in iptables.JUMPS[:3]:
+        sh("ip", "netns", "exec", node, iptables.IPTABLES, "-t", table, "-I", chain, "1", *rule)
+    moved_objs = objects(n, endpoints, moved=n - 2 if n >= 2 else -1)
+    t0 = time.perf_counter()
+    text2, _ = iptables.render(service_ports(*moved_objs, cache), "n", "10.244.0.0/16")
+    partial_s = ipt_restore(node, text2) + (time.perf_counter() - t0)
+    vip = svcs[-1]["spec"]["clusterIP"]
+    connect_latency(node, vip, 20)
+    lat = connect_latency(node, vip, connects)
+    for table in ("nat", "filter"):
+        sh("ip", "netns", "exec", node, iptables.IPTABLES, "-t", table, "-F")
+        sh("ip", "netns", "exec", node, iptables.IPTABLES, "-t", table, "-X")
+    return render_s, full_s, partial_s, lat
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=10000)
@@ -110,33 +161,19 @@ def main() -> int:
                                    "import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
                                    "s.bind(('',8080));s.listen(4096)\nwhile True:\n c,_=s.accept();c.close()"])  # fmt: skip
         time.sleep(0.3)
-        results = {}
-        for n in (1, args.services):
-            svcs, sls = objects(n, args.endpoints)
-            cache: dict = {}
-            t0 = time.perf_counter()
-            state = nftables.build_state(service_ports(svcs, sls, cache), "n")
-            text = nftables.render_full(state, "10.244.0.0/16")
-            render_s = time.perf_counter() - t0
-            full_s = nft(node, text)
-            moved_objs = objects(n, args.endpoints, moved=n - 2 if n >= 2 else -1)
-            # the agent's whole path for one changed EndpointSlice: model (cached), state, diff, kernel
-            t0 = time.perf_counter()
-            moved = nftables.build_state(service_ports(*moved_objs, cache), "n")
-            partial = nftables.render_partial(state, moved) or ""
-            partial_s = nft(node, partial) + (time.perf_counter() - t0)
-            vip = svcs[-1]["spec"]["clusterIP"]
-            connect_latency(node, vip, 20)  # warm
-            lat = connect_latency(node, vip, args.connects)
-            results[n] = (render_s, full_s, partial_s, lat)
-            print(f"{n:>6} services: render {render_s * 1000:8.1f} ms  full sync (nft -f) {full_s * 1000:8.1f} ms  "
-                  f"one endpoint change {partial_s * 1000:6.1f} ms  connect p50 {pct(lat, 0.5):6.1f} us  "
-                  f"p99 {pct(lat, 0.99):6.1f} us  (stdev {statistics.pstdev(lat) * 1e6:.1f})")  # fmt: skip
-        one, many = results[1][3], results[args.services][3]
-        print(
-            f"connect latency ratio {args.services} vs 1 service: p50 {pct(many, 0.5) / pct(one, 0.5):.2f}x, "
-            f"p99 {pct(many, 0.99) / pct(one, 0.99):.2f}x"
-        )
+        for mode in ("nftables", "iptables"):
+            results = {}
+            for n in (1, args.services):
+                results[n] = (nft_round if mode == "nftables" else ipt_round)(
+                    node, n, args.endpoints, args.connects
+                )
+                render_s, full_s, partial_s, lat = results[n]
+                print(f"{mode:<9} {n:>6} services: render {render_s * 1000:7.1f} ms  full sync {full_s * 1000:8.1f} ms  "
+                      f"one endpoint change {partial_s * 1000:7.1f} ms  connect p50 {pct(lat, 0.5):6.1f} us  "
+                      f"p99 {pct(lat, 0.99):6.1f} us  (stdev {statistics.pstdev(lat) * 1e6:.1f})")  # fmt: skip
+            one, many = results[1][3], results[args.services][3]
+            print(f"{mode:<9} connect latency ratio {args.services} vs 1 service: p50 "
+                  f"{pct(many, 0.5) / pct(one, 0.5):.2f}x, p99 {pct(many, 0.99) / pct(one, 0.99):.2f}x")  # fmt: skip
     finally:
         if server is not None:
             server.kill()
