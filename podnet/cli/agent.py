@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--backend", choices=("host-gw", "vxlan"), default="host-gw")
     p.add_argument("--proxy-mode", choices=("nftables", "iptables"), default="nftables")
-    p.add_argument("--lb-algorithm", choices=("random", "round-robin", "source-hash"), default="random")
+    p.add_argument("--lb-algorithm", default="random", help="random, round-robin or source-hash")
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--service-cidr", default="10.96.0.0/12", help="the cluster's service IP range")
     p.add_argument("--cluster-dns", default="10.96.0.10")

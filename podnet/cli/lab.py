@@ -19,6 +19,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     up.add_argument("--nodes", type=int, default=3)
     up.add_argument("--backend", choices=("host-gw", "vxlan"), default="host-gw")
     up.add_argument("--proxy-mode", choices=("nftables", "iptables"), default="nftables")
+    up.add_argument(
+        "--lb-algorithm",
+        default="random",
+        help="random, round-robin (IPVS rr) or source-hash (IPVS sh); the last two need --proxy-mode nftables",
+    )
     up.add_argument("--datastore", default="sqlite", help="sqlite (default) or etcd://host:port,...")
     up.add_argument("--api-port", type=int, default=0, help="port on 127.0.0.1 (default: 6443 or next free)")
     up.add_argument("--node-network", default="172.18.0.0/16")
@@ -62,6 +67,13 @@ def run_up(args: argparse.Namespace) -> int:
     from podnet.lab.topology import LabSpec
 
     spec = LabSpec(name=args.name, nodes=args.nodes, node_network=args.node_network, backend=args.backend)
+    from podnet.agent.proxy.config import check_algorithm
+
+    try:
+        check_algorithm(args.proxy_mode, args.lb_algorithm)
+    except ValueError as exc:
+        print(f"podnet up: {exc}", file=sys.stderr)
+        return 2
     if load_state(args.name) is not None:
         print(
             f"lab {args.name!r} already exists (`podnet status --name {args.name}`, `podnet down --name {args.name}`)"
@@ -69,6 +81,7 @@ def run_up(args: argparse.Namespace) -> int:
         return 1
     opts = cluster.ClusterOptions(
         proxy_mode=args.proxy_mode,
+        lb_algorithm=args.lb_algorithm,
         datastore=args.datastore,
         api_port=args.api_port,
         restart_backoff=args.restart_backoff,

@@ -35,6 +35,7 @@ Say = Callable[[str], None]
 @dataclass(frozen=True)
 class ClusterOptions:
     proxy_mode: str = "nftables"
+    lb_algorithm: str = "random"
     datastore: str = "sqlite"
     api_port: int = 0  # on the machine's 127.0.0.1; 0: 6443 or the next free port
     restart_backoff: float = 10.0
@@ -91,6 +92,7 @@ def agent_argv(state: LabState, node: str, opts: ClusterOptions, run_dir: Path =
         "--lab", state.name,
         "--backend", state.backend,
         "--proxy-mode", opts.proxy_mode,
+        "--lb-algorithm", opts.lb_algorithm,
         "--restart-backoff", str(opts.restart_backoff),
     ]  # fmt: skip
 

@@ -3,6 +3,7 @@ UDP conntrack cleanup, restart. Clients are agnhost and curl inside pods, nodes 
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
@@ -283,3 +284,54 @@ def test_load_balancer_ip_fails_over_when_its_node_dies(svc_lab: Lab) -> None:
     new_mac = svc_lab.host(new, "cat", "/sys/class/net/eth0/address").strip()
     assert new_mac in neigh
     cluster.start_agent(state, holder, cluster.ClusterOptions(restart_backoff=1, proxy_mode=svc_lab.backend))
+
+
+def test_round_robin_alternates_and_terminating_endpoints_serve_only_as_a_fallback() -> None:
+    if os.geteuid() != 0 or shutil.which("kubectl") is None:
+        pytest.skip("needs root and kubectl")
+    name = "r" + secrets.token_hex(3)
+    lab = make_lab(name, "--nodes", "1", "--no-dns", "--lb-algorithm", "round-robin")
+    try:
+        stubborn = {"name": "c", "image": "busybox",
+                    "command": ["sh", "-c", "trap '' TERM; python3 -m http.server 8080 --bind 0.0.0.0"]}  # fmt: skip
+        lab.kubectl.apply(
+            [
+                pod_manifest("rr-1", netexec(ports=[{"name": "http", "containerPort": 8080}]), node="node-1"),
+                pod_manifest("rr-2", netexec(ports=[{"name": "http", "containerPort": 8080}]), node="node-1"),
+                pod_manifest("client", netexec(), node="node-1"),
+            ]
+        )
+        for p in ("rr-1", "rr-2"):
+            lab.kubectl("label", "pod", p, "app=web", "--overwrite")
+        for p in ("rr-1", "rr-2", "client"):
+            lab.wait_ready(p)
+        lab.kubectl.apply(service("rr"))
+        vip = lab.kubectl.json("get", "svc", "rr")["spec"]["clusterIP"]
+        wait_answer(lab, "client", f"http://{vip}/hostname")
+        seen = [get(lab, "client", f"http://{vip}/hostname") for _ in range(8)]
+        assert all(a != b for a, b in itertools.pairwise(seen)), seen  # strict alternation
+        # terminating-but-serving: the only endpoint left is still used while it terminates
+        lab.kubectl.apply([pod_manifest("slow", stubborn, node="node-1", terminationGracePeriodSeconds=60)])
+        lab.kubectl("label", "pod", "slow", "role=slow", "--overwrite")
+        lab.wait_ready("slow")
+        lab.kubectl.apply(
+            service("slowsvc", selector={"role": "slow"}, ports=[{"port": 80, "targetPort": 8080}])
+        )
+        svip = lab.kubectl.json("get", "svc", "slowsvc")["spec"]["clusterIP"]
+        wait_until(lambda: get(lab, "client", f"http://{svip}/"), timeout=10)
+        lab.kubectl("delete", "pod", "slow", "--wait=false")
+
+        def terminating() -> bool:
+            slices = lab.kubectl.json("get", "endpointslices", "-l", "kubernetes.io/service-name=slowsvc")[
+                "items"
+            ]
+            conds = [e.get("conditions") or {} for sl in slices for e in sl.get("endpoints") or []]
+            return bool(conds) and all(
+                c.get("terminating") and c.get("serving") and not c.get("ready") for c in conds
+            )
+
+        wait_until(terminating, timeout=10, what="the endpoint is serving but terminating")
+        assert wait_until(lambda: get(lab, "client", f"http://{svip}/"), timeout=5)  # the fallback answers
+    finally:
+        podnet("down", "--name", name)
+    assert lab_leftovers(name) == []
