@@ -12,7 +12,9 @@ services, while flat maps load in under a second. Here every service port is map
 - ``no-endpoints`` / ``np-no-endpoints``: service ports without endpoints, rejected at once in the filter hooks;
   ``no-local`` / ``np-no-local``: external traffic to a Local-policy service with no local endpoint;
 - ``hairpin``: (endpoint, endpoint) pairs, masqueraded so a pod reaches itself through its service;
-- session affinity: ``affinity`` (client, VIP) -> endpoint, learnt in postrouting with the service's
+- session affinity (per service port, as kube-proxy's): ``affinity`` (client, VIP, protocol, port) ->
+  endpoint index, kept in the connection's ct mark before DNAT through ``aff-backends``; refreshed
+  with the service's timeout on each new connection (``aff-<timeout>-sel-N`` chains); the
   timeout, consulted before the random choice (``aff-N`` chains).
 
 Lookups cost the same with 10 or 10,000 services, and any change is a few element updates in one
@@ -25,7 +27,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from podnet.agent.proxy.model import Endpoint, ServicePort, cluster_endpoints, external_endpoints
+from podnet.agent.proxy.model import ServicePort, cluster_endpoints, external_endpoints
 
 TABLE = "podnet-proxy"
 MASQ_MARK = 0x4000
@@ -49,24 +51,18 @@ class State:
     np_drop: set[NpKey] = field(default_factory=set)
     cluster_ips: set[str] = field(default_factory=set)
     hairpin: set[tuple[str, str]] = field(default_factory=set)
-    affinity_ports: dict[VipKey, int] = field(default_factory=dict)
-    affinity_vips: dict[int, set[str]] = field(default_factory=dict)  # timeout -> VIPs
+    aff_backends: dict[tuple[str, str, int, int], tuple[str, int]] = field(
+        default_factory=dict
+    )  # index from 1
     chains: set[str] = field(default_factory=set)
 
 
-def _select(state: State, prefix: str, count: int, external_mark: bool, affinity: bool) -> str:
-    name = f"{'ext-' if external_mark else ''}{'aff-' if affinity else ''}{prefix}sel-{count}"
+def _select(state: State, prefix: str, count: int, external_mark: bool, affinity: int = 0) -> str:
+    base = f"aff-{affinity}-{prefix}sel-{count}" if affinity else f"{prefix}sel-{count}"
+    state.chains.add(base)
+    name = f"ext-{base}" if external_mark else base
     state.chains.add(name)
-    if affinity:
-        state.chains.add(f"aff-{prefix}sel-{count}")
-    if external_mark or affinity:
-        state.chains.add(f"{prefix}sel-{count}")
     return f"goto {name}"
-
-
-def _same_port(eps: tuple[Endpoint, ...]) -> int | None:
-    ports = {e.port for e in eps}
-    return ports.pop() if len(ports) == 1 else None
 
 
 def build_state(ports: Iterable[ServicePort], node: str) -> State:
@@ -78,7 +74,7 @@ def build_state(ports: Iterable[ServicePort], node: str) -> State:
         external = external_endpoints(sp, node)
         for ep in {*internal, *external}:
             st.hairpin.add((ep.ip, ep.ip))
-        affinity = sp.affinity_timeout > 0 and _same_port(internal) is not None
+        affinity = sp.affinity_timeout
         targets = [(sp.cluster_ip, internal, False)] + [
             (ip, external, not sp.external_local) for ip in sp.external_ips
         ]
@@ -90,13 +86,11 @@ def build_state(ports: Iterable[ServicePort], node: str) -> State:
                 else:
                     st.reject.add(key)
                 continue
-            use_aff = affinity and _same_port(eps) is not None
-            st.services[key] = _select(st, "", len(eps), mark, use_aff)
+            st.services[key] = _select(st, "", len(eps), mark, affinity)
             for i, ep in enumerate(eps):
                 st.backends[(vip, proto, sp.port, i)] = (ep.ip, ep.port)
-            if use_aff:
-                st.affinity_ports[key] = eps[0].port
-                st.affinity_vips.setdefault(sp.affinity_timeout, set()).add(vip)
+                if affinity:
+                    st.aff_backends[(vip, proto, sp.port, i + 1)] = (ep.ip, ep.port)
         if sp.node_port:
             np_key = (proto, sp.node_port)
             if not external:
@@ -119,10 +113,12 @@ def _chain_rules(name: str, algorithm: str) -> list[str]:
     if name.startswith("ext-"):
         return [f"meta mark set meta mark | {MASQ_MARK:#x}", f"goto {name[len('ext-') :]}"]
     if name.startswith("aff-"):
+        timeout = int(parts[1])
         return [
-            "meta l4proto { tcp, udp, sctp } dnat ip to ip saddr . ip daddr map @affinity"
-            " : ip daddr . meta l4proto . th dport map @affinity-ports",
-            f"goto {name[len('aff-') :]}",
+            "ct mark set ip saddr . ip daddr . meta l4proto . th dport map @affinity",  # a known client
+            f"ct mark 0 ct mark set numgen random mod {count} offset 1",  # a new one: choose
+            f"update @affinity {{ ip saddr . ip daddr . meta l4proto . th dport timeout {timeout}s : ct mark }}",
+            "dnat ip addr . port to ip daddr . meta l4proto . th dport . ct mark map @aff-backends",
         ]
     if np:
         return [f"dnat ip addr . port to meta l4proto . th dport . {expr} mod {count} map @np-backends"]
@@ -158,8 +154,9 @@ def element_lines(st: State) -> dict[str, list[str]]:
         "np-no-local": [_np(k) for k in sorted(st.np_drop)],
         "cluster-ips": sorted(st.cluster_ips),
         "hairpin": [f"{a} . {b}" for a, b in sorted(st.hairpin)],
-        "affinity-ports": [f"{_vip(k)} : {v}" for k, v in sorted(st.affinity_ports.items())],
-        **{f"affinity-vips-{t}": sorted(v) for t, v in sorted(st.affinity_vips.items())},
+        "aff-backends": [
+            f"{k[0]} . {k[1]} . {k[2]} . {k[3]} : {v[0]} . {v[1]}" for k, v in sorted(st.aff_backends.items())
+        ],
     }
 
 
@@ -174,7 +171,7 @@ DECLS = {
     "np-no-local": "set np-no-local { type inet_proto . inet_service; }",
     "cluster-ips": "set cluster-ips { type ipv4_addr; }",
     "hairpin": "set hairpin { type ipv4_addr . ipv4_addr; }",
-    "affinity-ports": "map affinity-ports { type ipv4_addr . inet_proto . inet_service : inet_service; }",
+    "aff-backends": "map aff-backends { typeof ip daddr . meta l4proto . th dport . ct mark : ip daddr . th dport; }",
 }
 
 
@@ -186,9 +183,9 @@ def render_full(st: State, cluster_cidr: str, algorithm: str = "random") -> str:
     out = [f"table ip {t} {{}}", f"delete table ip {t}", f"table ip {t} {{"]
     for decl in DECLS.values():
         out.append(f"\t{decl}")
-    out.append("\tmap affinity { typeof ip saddr . ip daddr : ip daddr; flags dynamic,timeout; timeout 3h; }")
-    for timeout in sorted(st.affinity_vips):
-        out.append(f"\tset affinity-vips-{timeout} {{ type ipv4_addr; }}")
+    out.append(
+        "\tmap affinity { typeof ip saddr . ip daddr . meta l4proto . th dport : ct mark; flags dynamic,timeout; timeout 3h; }"
+    )
     for name in sorted(st.chains, key=_chain_order):
         out.append(f"\tchain {name} {{")
         out += [f"\t\t{r}" for r in _chain_rules(name, algorithm)]
@@ -210,11 +207,6 @@ def render_full(st: State, cluster_cidr: str, algorithm: str = "random") -> str:
         "\tchain postrouting {",
         "\t\ttype nat hook postrouting priority 100; policy accept;",
     ]
-    for timeout in sorted(st.affinity_vips):
-        out.append(
-            f"\t\tct status dnat ct original ip daddr @affinity-vips-{timeout} "
-            f"update @affinity {{ ip saddr . ct original ip daddr timeout {timeout}s : ip daddr }}"
-        )
     out += [
         f"\t\tmeta mark & {MASQ_MARK:#x} == {MASQ_MARK:#x} meta mark set meta mark & {~MASQ_MARK & 0xFFFFFFFF:#x} masquerade",
         "\t\tct status dnat ip saddr . ip daddr @hairpin masquerade",
@@ -245,7 +237,7 @@ def _chain_order(name: str) -> tuple[int, str]:
     return (name.count("-"), name)
 
 
-_MAPS = ("services", "nodeports", "backends", "np-backends", "affinity-ports")
+_MAPS = ("services", "nodeports", "backends", "np-backends", "aff-backends")
 
 
 def _fmt_key(name: str, key: tuple) -> str:  # type: ignore[type-arg]
@@ -261,10 +253,9 @@ def _fmt_value(name: str, value: object) -> str:
 def _collections(st: State) -> dict[str, dict | set]:  # type: ignore[type-arg]
     return {
         "services": st.services, "nodeports": st.nodeports, "backends": st.backends,
-        "np-backends": st.np_backends, "affinity-ports": st.affinity_ports,
+        "np-backends": st.np_backends, "aff-backends": st.aff_backends,
         "no-endpoints": st.reject, "np-no-endpoints": st.np_reject, "no-local": st.drop,
         "np-no-local": st.np_drop, "cluster-ips": st.cluster_ips, "hairpin": st.hairpin,
-        **{f"affinity-vips-{t}": v for t, v in st.affinity_vips.items()},
     }  # fmt: skip
 
 
@@ -278,7 +269,7 @@ def render_partial(old: State, new: State, algorithm: str = "random") -> str | N
     Diffs the states' dicts and sets directly (C-speed comparisons) and formats only what changed:
     at 10,000 services a one-endpoint change costs milliseconds here, not a render of everything.
     """
-    if new.chains - old.chains or set(new.affinity_vips) != set(old.affinity_vips):
+    if new.chains - old.chains:
         return None  # a new selection chain or timeout class: rebuild (rare; still one transaction)
     t = TABLE
     out: list[str] = []
@@ -303,14 +294,6 @@ def render_partial(old: State, new: State, algorithm: str = "random") -> str | N
                 out.append(f"delete element ip {t} {name} {{ {_elements(fmt(x) for x in sorted(removed))} }}")
             if added_set:
                 out.append(f"add element ip {t} {name} {{ {_elements(fmt(x) for x in sorted(added_set))} }}")
-    if old.affinity_ports != new.affinity_ports or _aff_endpoints_changed(old, new):
+    if old.aff_backends != new.aff_backends:
         out.append(f"flush map ip {t} affinity")  # a remembered endpoint may be gone: forget them all
     return "\n".join(out) + "\n" if out else ""
-
-
-def _aff_endpoints_changed(old: State, new: State) -> bool:
-    vips = {v for s in new.affinity_vips.values() for v in s}
-    if not vips:
-        return False
-    pick = lambda st: {k: v for k, v in st.backends.items() if k[0] in vips}  # noqa: E731
-    return pick(old) != pick(new)

@@ -92,9 +92,12 @@ def test_cluster_policy_external_traffic_is_marked_and_affinity_has_its_chain() 
     )
     st = nftables.build_state(service_ports([s], [eps("np", ("10.244.1.2", "n1", READY))]), "n1")
     assert st.nodeports[("tcp", 30002)] == "goto ext-np-sel-1"
-    assert st.services[("10.96.0.10", "tcp", 80)] == "goto aff-sel-1"
+    assert st.services[("10.96.0.10", "tcp", 80)] == "goto aff-60-sel-1"
+    assert st.aff_backends == {("10.96.0.10", "tcp", 80, 1): ("10.244.1.2", 8080)}
     text = nftables.render_full(st, "10.244.0.0/16")
-    assert "update @affinity { ip saddr . ct original ip daddr timeout 60s : ip daddr }" in text
+    # per client and service port, with the service's own timeout, as kube-proxy's recent lists
+    assert "update @affinity { ip saddr . ip daddr . meta l4proto . th dport timeout 60s : ct mark }" in text
+    assert "dnat ip addr . port to ip daddr . meta l4proto . th dport . ct mark map @aff-backends" in text
 
 
 def test_partial_sync_touches_only_changed_elements() -> None:
