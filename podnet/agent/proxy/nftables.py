@@ -51,9 +51,8 @@ class State:
     np_drop: set[NpKey] = field(default_factory=set)
     cluster_ips: set[str] = field(default_factory=set)
     hairpin: set[tuple[str, str]] = field(default_factory=set)
-    aff_backends: dict[tuple[str, str, int, int], tuple[str, int]] = field(
-        default_factory=dict
-    )  # index from 1
+    aff_backends: dict[tuple[str, str, int, int], tuple[str, int]] = field(default_factory=dict)  # from 1
+    np_aff_backends: dict[tuple[str, int, int], tuple[str, int]] = field(default_factory=dict)
     chains: set[str] = field(default_factory=set)
 
 
@@ -96,9 +95,11 @@ def build_state(ports: Iterable[ServicePort], node: str) -> State:
             if not external:
                 (st.np_drop if sp.external_local and sp.endpoints else st.np_reject).add(np_key)
                 continue
-            st.nodeports[np_key] = _select(st, "np-", len(external), not sp.external_local, False)
+            st.nodeports[np_key] = _select(st, "np-", len(external), not sp.external_local, affinity)
             for i, ep in enumerate(external):
                 st.np_backends[(proto, sp.node_port, i)] = (ep.ip, ep.port)
+                if affinity:
+                    st.np_aff_backends[(proto, sp.node_port, i + 1)] = (ep.ip, ep.port)
     return st
 
 
@@ -118,7 +119,9 @@ def _chain_rules(name: str, algorithm: str) -> list[str]:
             "ct mark set ip saddr . ip daddr . meta l4proto . th dport map @affinity",  # a known client
             f"ct mark 0 ct mark set numgen random mod {count} offset 1",  # a new one: choose
             f"update @affinity {{ ip saddr . ip daddr . meta l4proto . th dport timeout {timeout}s : ct mark }}",
-            "dnat ip addr . port to ip daddr . meta l4proto . th dport . ct mark map @aff-backends",
+            "dnat ip addr . port to meta l4proto . th dport . ct mark map @np-aff-backends"
+            if np
+            else "dnat ip addr . port to ip daddr . meta l4proto . th dport . ct mark map @aff-backends",
         ]
     if np:
         return [f"dnat ip addr . port to meta l4proto . th dport . {expr} mod {count} map @np-backends"]
@@ -154,6 +157,9 @@ def element_lines(st: State) -> dict[str, list[str]]:
         "np-no-local": [_np(k) for k in sorted(st.np_drop)],
         "cluster-ips": sorted(st.cluster_ips),
         "hairpin": [f"{a} . {b}" for a, b in sorted(st.hairpin)],
+        "np-aff-backends": [
+            f"{k[0]} . {k[1]} . {k[2]} : {v[0]} . {v[1]}" for k, v in sorted(st.np_aff_backends.items())
+        ],
         "aff-backends": [
             f"{k[0]} . {k[1]} . {k[2]} . {k[3]} : {v[0]} . {v[1]}" for k, v in sorted(st.aff_backends.items())
         ],
@@ -172,6 +178,7 @@ DECLS = {
     "cluster-ips": "set cluster-ips { type ipv4_addr; }",
     "hairpin": "set hairpin { type ipv4_addr . ipv4_addr; }",
     "aff-backends": "map aff-backends { typeof ip daddr . meta l4proto . th dport . ct mark : ip daddr . th dport; }",
+    "np-aff-backends": "map np-aff-backends { typeof meta l4proto . th dport . ct mark : ip daddr . th dport; }",
 }
 
 
@@ -237,7 +244,7 @@ def _chain_order(name: str) -> tuple[int, str]:
     return (name.count("-"), name)
 
 
-_MAPS = ("services", "nodeports", "backends", "np-backends", "aff-backends")
+_MAPS = ("services", "nodeports", "backends", "np-backends", "aff-backends", "np-aff-backends")
 
 
 def _fmt_key(name: str, key: tuple) -> str:  # type: ignore[type-arg]
@@ -253,7 +260,7 @@ def _fmt_value(name: str, value: object) -> str:
 def _collections(st: State) -> dict[str, dict | set]:  # type: ignore[type-arg]
     return {
         "services": st.services, "nodeports": st.nodeports, "backends": st.backends,
-        "np-backends": st.np_backends, "aff-backends": st.aff_backends,
+        "np-backends": st.np_backends, "aff-backends": st.aff_backends, "np-aff-backends": st.np_aff_backends,
         "no-endpoints": st.reject, "np-no-endpoints": st.np_reject, "no-local": st.drop,
         "np-no-local": st.np_drop, "cluster-ips": st.cluster_ips, "hairpin": st.hairpin,
     }  # fmt: skip
@@ -294,6 +301,6 @@ def render_partial(old: State, new: State, algorithm: str = "random") -> str | N
                 out.append(f"delete element ip {t} {name} {{ {_elements(fmt(x) for x in sorted(removed))} }}")
             if added_set:
                 out.append(f"add element ip {t} {name} {{ {_elements(fmt(x) for x in sorted(added_set))} }}")
-    if old.aff_backends != new.aff_backends:
+    if old.aff_backends != new.aff_backends or old.np_aff_backends != new.np_aff_backends:
         out.append(f"flush map ip {t} affinity")  # a remembered endpoint may be gone: forget them all
     return "\n".join(out) + "\n" if out else ""

@@ -142,6 +142,13 @@ def test_session_affinity_client_ip(svc_lab: Lab) -> None:
     vip = svc_lab.kubectl.json("get", "svc", "sticky")["spec"]["clusterIP"]
     wait_answer(svc_lab, "client", f"http://{vip}/hostname")
     assert len({get(svc_lab, "client", f"http://{vip}/hostname") for _ in range(12)}) == 1
+    # NodePort traffic keeps its affinity too (per client and node address)
+    svc_lab.kubectl.apply(service("sticky-np", type="NodePort", sessionAffinity="ClientIP",
+                                  sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}}))  # fmt: skip
+    np = svc_lab.kubectl.json("get", "svc", "sticky-np")["spec"]["ports"][0]["nodePort"]
+    url = f"http://172.18.0.3:{np}/hostname"
+    wait_until(lambda: from_host(svc_lab, "external", url), timeout=10)
+    assert len({from_host(svc_lab, "external", url) for _ in range(10)}) == 1
 
 
 def test_hairpin_a_pod_reaches_itself_through_its_service(svc_lab: Lab) -> None:

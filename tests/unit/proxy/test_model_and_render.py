@@ -91,7 +91,7 @@ def test_cluster_policy_external_traffic_is_marked_and_affinity_has_its_chain() 
         ports=[{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30002}],
     )
     st = nftables.build_state(service_ports([s], [eps("np", ("10.244.1.2", "n1", READY))]), "n1")
-    assert st.nodeports[("tcp", 30002)] == "goto ext-np-sel-1"
+    assert st.nodeports[("tcp", 30002)] == "goto ext-aff-60-np-sel-1"  # NodePorts keep affinity too
     assert st.services[("10.96.0.10", "tcp", 80)] == "goto aff-60-sel-1"
     assert st.aff_backends == {("10.96.0.10", "tcp", 80, 1): ("10.244.1.2", 8080)}
     text = nftables.render_full(st, "10.244.0.0/16")
