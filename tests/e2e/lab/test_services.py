@@ -293,11 +293,12 @@ def test_load_balancer_ip_fails_over_when_its_node_dies(svc_lab: Lab) -> None:
     cluster.start_agent(state, holder, cluster.ClusterOptions(restart_backoff=1, proxy_mode=svc_lab.backend))
 
 
-def test_round_robin_alternates_and_terminating_endpoints_serve_only_as_a_fallback() -> None:
+@pytest.mark.parametrize("algorithm", ["round-robin", "source-hash"])
+def test_lb_algorithms_and_terminating_endpoints_serve_only_as_a_fallback(algorithm: str) -> None:
     if os.geteuid() != 0 or shutil.which("kubectl") is None:
         pytest.skip("needs root and kubectl")
     name = "r" + secrets.token_hex(3)
-    lab = make_lab(name, "--nodes", "1", "--no-dns", "--lb-algorithm", "round-robin")
+    lab = make_lab(name, "--nodes", "1", "--no-dns", "--lb-algorithm", algorithm)
     try:
         stubborn = {"name": "c", "image": "busybox",
                     "command": ["sh", "-c", "trap '' TERM; python3 -m http.server 8080 --bind 0.0.0.0"]}  # fmt: skip
@@ -316,7 +317,10 @@ def test_round_robin_alternates_and_terminating_endpoints_serve_only_as_a_fallba
         vip = lab.kubectl.json("get", "svc", "rr")["spec"]["clusterIP"]
         wait_answer(lab, "client", f"http://{vip}/hostname")
         seen = [get(lab, "client", f"http://{vip}/hostname") for _ in range(8)]
-        assert all(a != b for a, b in itertools.pairwise(seen)), seen  # strict alternation
+        if algorithm == "round-robin":
+            assert all(a != b for a, b in itertools.pairwise(seen)), seen  # strict alternation
+        else:
+            assert len(set(seen)) == 1, seen  # one client address, one endpoint (IPVS sh)
         # terminating-but-serving: the only endpoint left is still used while it terminates
         lab.kubectl.apply([pod_manifest("slow", stubborn, node="node-1", terminationGracePeriodSeconds=60)])
         lab.kubectl("label", "pod", "slow", "role=slow", "--overwrite")
