@@ -31,18 +31,22 @@ def np_lab() -> Iterator[Lab]:
         pytest.skip("needs root and kubectl")
     name = "p" + secrets.token_hex(3)
     lab = make_lab(name, "--nodes", "2")
-    lab.kubectl.apply(
-        [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}},
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ny", "labels": {"team": "blue"}}},
-            pod("a", "x", "node-1", {"app": "a"}),
-            pod("c", "x", "node-1", {"role": "client"}),
-            pod("b", "ny", "node-2", {"role": "client"}),
-        ]
-    )
-    for p, ns in (("a", "x"), ("c", "x"), ("b", "ny")):
-        lab.wait_ready(p, ns)
-    try:
+    try:  # set up inside the try: a failing setup still removes the lab
+        lab.kubectl.apply(
+            [
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": "ny", "labels": {"team": "blue"}},
+                },
+                pod("a", "x", "node-1", {"app": "a"}),
+                pod("c", "x", "node-1", {"role": "client"}),
+                pod("b", "ny", "node-2", {"role": "client"}),
+            ]
+        )
+        for p, ns in (("a", "x"), ("c", "x"), ("b", "ny")):
+            lab.wait_ready(p, ns)
         yield lab
     finally:
         podnet("down", "--name", name)

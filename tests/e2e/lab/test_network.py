@@ -22,14 +22,14 @@ def net_lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         pytest.skip("needs root and kubectl")
     name = "n" + secrets.token_hex(3)
     handle = make_lab(name, "--nodes", "2", "--backend", request.param)
-    handle.kubectl.apply(
-        [
-            pod_manifest("a1", netexec(), node="node-1"),
-            pod_manifest("a2", netexec(), node="node-1"),
-            pod_manifest("b1", netexec(), node="node-2"),
-        ]
-    )
-    try:
+    try:  # set up inside the try: a failing setup still removes the lab
+        handle.kubectl.apply(
+            [
+                pod_manifest("a1", netexec(), node="node-1"),
+                pod_manifest("a2", netexec(), node="node-1"),
+                pod_manifest("b1", netexec(), node="node-2"),
+            ]
+        )
         yield handle
     finally:
         podnet("down", "--name", name)

@@ -27,19 +27,23 @@ def svc_lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
         pytest.skip("needs root and kubectl")
     name = "s" + secrets.token_hex(3)
     lab = make_lab(name, "--nodes", "2", "--proxy-mode", request.param)
-    lab.backend = request.param  # (reused as the proxy mode of this module's lab)
-    lab.kubectl.apply(
-        [
-            pod_manifest("web-1", netexec(ports=[{"name": "http", "containerPort": 8080}]), node="node-1"),
-            pod_manifest("web-2", netexec(ports=[{"name": "http", "containerPort": 8080}]), node="node-2"),
-            pod_manifest("client", netexec(), node="node-1"),
-        ]
-    )
-    for p in ("web-1", "web-2"):
-        lab.kubectl("label", "pod", p, "app=web", "--overwrite")
-    for p in ("web-1", "web-2", "client"):
-        lab.wait_ready(p)
-    try:
+    try:  # set up inside the try: a failing setup still removes the lab
+        lab.backend = request.param  # (reused as the proxy mode of this module's lab)
+        lab.kubectl.apply(
+            [
+                pod_manifest(
+                    "web-1", netexec(ports=[{"name": "http", "containerPort": 8080}]), node="node-1"
+                ),
+                pod_manifest(
+                    "web-2", netexec(ports=[{"name": "http", "containerPort": 8080}]), node="node-2"
+                ),
+                pod_manifest("client", netexec(), node="node-1"),
+            ]
+        )
+        for p in ("web-1", "web-2"):
+            lab.kubectl("label", "pod", p, "app=web", "--overwrite")
+        for p in ("web-1", "web-2", "client"):
+            lab.wait_ready(p)
         yield lab
     finally:
         podnet("down", "--name", name)
