@@ -6,7 +6,8 @@ import asyncio
 import logging
 
 from podnet.agent.proxy.config import ProxyConfig, check_algorithm
-from podnet.agent.proxy.proxier import NftProxier, ProxyError
+from podnet.agent.proxy.iptables import IptablesProxier
+from podnet.agent.proxy.proxier import NftProxier, Proxier, ProxyError
 from podnet.api.scheme import resource
 from podnet.client.informer import InformerFactory
 from podnet.client.interface import ApiClient
@@ -20,12 +21,7 @@ async def run_proxy(
 ) -> None:
     """Sync on every change (debounced by min_sync_period) and fully every sync_period, until stop."""
     check_algorithm(config.mode, config.lb_algorithm)
-    if config.mode != "nftables":
-        from podnet.agent.proxy.iptables import IptablesProxier
-
-        proxier: NftProxier = IptablesProxier(config)  # type: ignore[assignment]
-    else:
-        proxier = NftProxier(config)
+    proxier: Proxier = NftProxier(config) if config.mode == "nftables" else IptablesProxier(config)
     own = factory is None
     factory = factory or InformerFactory(client)
     services = factory.informer(resource("services"))

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from podnet.agent.proxy.arp import ArpResponder
-from podnet.agent.proxy.model import local_endpoint_count, service_ports
+from podnet.agent.proxy.model import ipv4, local_endpoint_count, service_ports
 from podnet.api.errors import StatusError
 from podnet.api.scheme import resource
 from podnet.api.timestamps import micro_time, parse_time
@@ -49,7 +49,7 @@ def eligible_ips(services: list[Obj], slices: list[Obj], node: str) -> set[str]:
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         meta = svc.get("metadata") or {}
         lb_ips[(meta.get("namespace") or "default", meta.get("name") or "")] = [
-            i["ip"] for i in ingress if i.get("ip")
+            ip for ip in (ipv4(i.get("ip")) for i in ingress if i.get("ip")) if ip
         ]
     for sp in service_ports(services, slices):
         ips = lb_ips.get((sp.namespace, sp.name))
@@ -72,8 +72,18 @@ def holder(lease: Obj | None, now: float) -> str | None:
     return spec.get("holderIdentity") or None
 
 
+class Responder(Protocol):
+    """Who answers ARP for the held IPs (ArpResponder; a fake in unit tests)."""
+
+    ips: set[str]
+
+    def announce(self, ip: str) -> None: ...
+
+
 class Announcer:
-    def __init__(self, client: ApiClient, node: str, responder: ArpResponder) -> None:
+    """One node's side of the election: takes, renews and releases the Leases of its eligible IPs."""
+
+    def __init__(self, client: ApiClient, node: str, responder: Responder) -> None:
         self.client, self.node, self.responder = client, node, responder
         self.written: dict[str, Obj] = {}  # our own last writes: the informer may not have them yet
 
@@ -94,7 +104,7 @@ class Announcer:
             current = holder(lease, now)
             if current not in (None, self.node):
                 continue
-            if await self._take(ip, name, lease, current is None):
+            if await self._take(ip, name, lease, current is None, now):
                 held.add(ip)
         for ip in sorted(self.responder.ips - held):
             log.info("lb: no longer announcing %s", ip)
@@ -105,10 +115,11 @@ class Announcer:
             self.responder.announce(ip)
         self.responder.ips = held
 
-    async def _take(self, ip: str, name: str, lease: Obj | None, acquiring: bool) -> bool:
-        now = micro_time()
-        spec = {"holderIdentity": self.node, "leaseDurationSeconds": LEASE_SECONDS, "renewTime": now}
+    async def _take(self, ip: str, name: str, lease: Obj | None, acquiring: bool, at: float) -> bool:
+        now = micro_time(at)
+        spec: Obj = {"holderIdentity": self.node, "leaseDurationSeconds": LEASE_SECONDS, "renewTime": now}
         try:
+            body: Obj
             if lease is None:
                 body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                         "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"podnet.io/lb-ip": ip.replace(":", "-")}},

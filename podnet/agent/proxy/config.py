@@ -10,6 +10,8 @@ IPVS_ONLY = ("lc", "wlc", "lblc", "lblcr", "sed", "nq", "dh", "wrr", "mh", "ovf"
 
 @dataclass(frozen=True)
 class ProxyConfig:
+    """kube-proxy's flags that matter here; the agent builds one from its own."""
+
     node_name: str
     mode: Literal["nftables", "iptables"] = "nftables"
     cluster_cidr: str = "10.244.0.0/16"

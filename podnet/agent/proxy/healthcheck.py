@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class HealthChecks:
+    """One HTTP server per healthCheckNodePort, bound in the node's namespace, answering from ``counts``."""
+
     def __init__(self, address: str = "0.0.0.0") -> None:
         self.address = address
         self.counts: dict[int, tuple[str, str, int]] = {}  # port -> (namespace, name, local endpoints)
@@ -35,6 +37,7 @@ class HealthChecks:
         return app
 
     async def sync(self, wanted: dict[int, tuple[str, str, int]]) -> None:
+        """Serve exactly ``wanted`` (port -> namespace, name, local endpoints): new counts apply at once."""
         self.counts = dict(wanted)
         for port in sorted(set(self.runners) - set(wanted)):
             await self.runners.pop(port).cleanup()

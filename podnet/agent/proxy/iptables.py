@@ -10,7 +10,8 @@ without endpoints are rejected in the filter table (KUBE-SERVICES / KUBE-EXTERNA
 
 Applied with ``iptables-legacy-restore --noflush``: only our KUBE-* chains are declared (so flushed
 and rewritten) and stale ones deleted; the base chains keep every rule that is not ours, and our
-jump rules are inserted once. Legacy, not iptables-nft: KERNEL-NOTES measured iptables-nft's
+jump rules are inserted once. After the first sync only the chains whose rules changed are written
+(KUBE-SERVICES is one of them whenever a service comes or goes), as kube-proxy's partial restores do. Legacy, not iptables-nft: KERNEL-NOTES measured iptables-nft's
 ``--noflush`` restore as quadratic (minutes at 10,000 services) and its per-packet rule walk ~4x
 dearer; the nftables mode is podnet's default anyway. Only ``--lb-algorithm random`` exists here.
 """
@@ -21,8 +22,11 @@ import base64
 import hashlib
 import ipaddress
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from podnet.agent.proxy import conntrack, nftables
+from podnet.agent.proxy import conntrack
 from podnet.agent.proxy.config import ProxyConfig
 from podnet.agent.proxy.healthcheck import HealthChecks
 from podnet.agent.proxy.model import (
@@ -35,7 +39,9 @@ from podnet.agent.proxy.model import (
     service_ports,
 )
 from podnet.agent.proxy.proxier import ProxyError, run_cmd
+from podnet.agent.proxy.tracker import StateTracker, merged
 
+Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 RESTORE = "iptables-legacy-restore"
 IPTABLES = "iptables-legacy"
@@ -53,6 +59,7 @@ JUMPS = [  # (table, base chain, rule) inserted once, first in their chain
         ["-m", "comment", "--comment", "kubernetes postrouting rules", "-j", "KUBE-POSTROUTING"],
     ),
     ("filter", "INPUT", ["-m", "conntrack", "--ctstate", "NEW", "-j", "KUBE-EXTERNAL-SERVICES"]),
+    ("filter", "FORWARD", ["-m", "conntrack", "--ctstate", "NEW", "-j", "KUBE-EXTERNAL-SERVICES"]),
     ("filter", "INPUT", ["-m", "conntrack", "--ctstate", "NEW", "-j", "KUBE-SERVICES"]),
     ("filter", "FORWARD", ["-m", "conntrack", "--ctstate", "NEW", "-j", "KUBE-SERVICES"]),
     ("filter", "OUTPUT", ["-m", "conntrack", "--ctstate", "NEW", "-j", "KUBE-SERVICES"]),
@@ -84,8 +91,60 @@ def _balance(svc_chain: str, sp: ServicePort, eps: tuple[Endpoint, ...], rules: 
             rules.append(f"-A {svc_chain} -j {_sep(sp, ep)}")
 
 
-def render(ports: list[ServicePort], node: str, cluster_cidr: str) -> tuple[str, set[str]]:
-    """The iptables-restore text for nat and filter, and the set of our chains it declares."""
+def _external(
+    sp: ServicePort,
+    internal: tuple[Endpoint, ...],
+    external: tuple[Endpoint, ...],
+    cidr: str,
+    comment: str,
+    nat_chains: list[str],
+    nat: list[str],
+    flt: list[str],
+) -> None:
+    """KUBE-EXT-<hash> for a port's LoadBalancer IPs, externalIPs and NodePort, or their REJECT/DROP."""
+    proto, port = sp.protocol, sp.port
+    svc, ext, svl = chain_hash("KUBE-SVC-", sp), chain_hash("KUBE-EXT-", sp), chain_hash("KUBE-SVL-", sp)
+    pods_short_circuit = sp.external_local and bool(internal)
+    if external or pods_short_circuit:
+        nat_chains.append(ext)
+        if pods_short_circuit:  # pods are not external clients: any endpoint serves them
+            nat.append(f'-A {ext} -m comment --comment "pod traffic for {sp.key} external destinations" '
+                       f"-s {cidr} -j {svc}")  # fmt: skip
+        if external and sp.external_local:
+            nat_chains.append(svl)
+            _balance(svl, sp, external, nat)
+            nat.append(f"-A {ext} -j {svl}")
+        elif external:
+            nat.append(f"-A {ext} -j KUBE-MARK-MASQ")
+            nat.append(f"-A {ext} -j {svc if internal == external else svl}")
+            if internal != external:
+                nat_chains.append(svl)
+                _balance(svl, sp, external, nat)
+        for ip in sp.external_ips:
+            nat.append(f"-A KUBE-SERVICES {comment} -d {ip}/32 -p {proto} --dport {port} -j {ext}")
+        if sp.node_port:
+            nat.append(f"-A KUBE-NODEPORTS {comment} -p {proto} --dport {sp.node_port} -j {ext}")
+    if external:
+        return
+    # not DNATed above: endpoints elsewhere only (DROP, the load balancer must pick another node) or none
+    action = "DROP" if sp.external_local and sp.endpoints else "REJECT"
+    for ip in sp.external_ips:
+        flt.append(f"-A KUBE-EXTERNAL-SERVICES {comment} -d {ip}/32 -p {proto} --dport {port} -j {action}")
+    if sp.node_port:
+        flt.append(f"-A KUBE-EXTERNAL-SERVICES {comment} -m addrtype --dst-type LOCAL -p {proto} "
+                   f"--dport {sp.node_port} -j {action}")  # fmt: skip
+
+
+@dataclass
+class Tables:
+    """Our chains' rules: nat chain -> its rules in order; the filter table's rules."""
+
+    nat: dict[str, list[str]]
+    flt: list[str]
+
+
+def render_tables(ports: list[ServicePort], node: str, cluster_cidr: str) -> Tables:
+    """Every KUBE-* chain of the nat table with its rules, and our filter rules (pure)."""
     cidr = str(ipaddress.IPv4Network(cluster_cidr))
     nat_chains = ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"]
     nat = [
@@ -94,14 +153,13 @@ def render(ports: list[ServicePort], node: str, cluster_cidr: str) -> tuple[str,
         '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE',
         "-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000",
     ]
-    flt_chains = ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"]
     flt: list[str] = []
     seps: dict[str, tuple[ServicePort, Endpoint]] = {}
     for sp in ports:
         proto, port = sp.protocol, sp.port
         comment = f'-m comment --comment "{sp.namespace}/{sp.name}:{sp.port_name}"'
         internal, external = cluster_endpoints(sp, node), external_endpoints(sp, node)
-        svc, ext, svl = chain_hash("KUBE-SVC-", sp), chain_hash("KUBE-EXT-", sp), chain_hash("KUBE-SVL-", sp)
+        svc = chain_hash("KUBE-SVC-", sp)
         for ep in {*internal, *external}:
             seps[_sep(sp, ep)] = (sp, ep)
         if internal:
@@ -115,91 +173,100 @@ def render(ports: list[ServicePort], node: str, cluster_cidr: str) -> tuple[str,
             flt.append(
                 f"-A KUBE-SERVICES {comment} -d {sp.cluster_ip}/32 -p {proto} --dport {port} -j REJECT"
             )
-        if not (sp.external_ips or sp.node_port):
-            continue
-        if external:
-            nat_chains.append(ext)
-            if sp.external_local:
-                nat_chains.append(svl)
-                _balance(svl, sp, external, nat)
-                nat.append(f"-A {ext} -j {svl}")
-            else:
-                nat.append(f"-A {ext} -j KUBE-MARK-MASQ")
-                nat.append(f"-A {ext} -j {svc if internal == external else svl}")
-                if internal != external:
-                    nat_chains.append(svl)
-                    _balance(svl, sp, external, nat)
-            for ip in sp.external_ips:
-                nat.append(f"-A KUBE-SERVICES {comment} -d {ip}/32 -p {proto} --dport {port} -j {ext}")
-            if sp.node_port:
-                nat.append(f"-A KUBE-NODEPORTS {comment} -p {proto} --dport {sp.node_port} -j {ext}")
-        else:
-            action = "DROP" if sp.external_local and sp.endpoints else "REJECT"
-            for ip in sp.external_ips:
-                flt.append(
-                    f"-A KUBE-EXTERNAL-SERVICES {comment} -d {ip}/32 -p {proto} --dport {port} -j {action}"
-                )
-            if sp.node_port:
-                flt.append(f"-A KUBE-EXTERNAL-SERVICES {comment} -m addrtype --dst-type LOCAL -p {proto} "
-                           f"--dport {sp.node_port} -j {action}")  # fmt: skip
+        if sp.external_ips or sp.node_port:
+            _external(sp, internal, external, cidr, comment, nat_chains, nat, flt)
     for name, (sp, ep) in sorted(seps.items()):
         nat_chains.append(name)
         nat.append(f"-A {name} -s {ep.ip}/32 -j KUBE-MARK-MASQ")
         recent = f"-m recent --name {name} --set --rsource " if sp.affinity_timeout else ""
         nat.append(f"-A {name} -p {sp.protocol} {recent}-j DNAT --to-destination {ep.ip}:{ep.port}")
     nat.append("-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS")
-    text = ["*nat", *[f":{c} - [0:0]" for c in dict.fromkeys(nat_chains)], *nat, "COMMIT",
-            "*filter", *[f":{c} - [0:0]" for c in flt_chains], *flt, "COMMIT"]  # fmt: skip
-    return "\n".join(text) + "\n", set(nat_chains)
+    chains: dict[str, list[str]] = {c: [] for c in nat_chains}
+    for line in nat:
+        chains[line.split(" ", 2)[1]].append(line)
+    return Tables(chains, flt)
+
+
+def restore_text(
+    tables: Tables, previous: dict[str, list[str]] | None = None, stale: Iterable[str] = ()
+) -> str:
+    """iptables-restore --noflush input: the nat chains that differ from ``previous`` (all without
+    it; a declared chain is flushed and rewritten, an undeclared one kept as is), ``stale`` chains
+    flushed and deleted, and the whole filter part."""
+    stale = sorted(stale)
+    write = [c for c, rules in tables.nat.items() if previous is None or previous.get(c) != rules]
+    text = ["*nat", *[f":{c} - [0:0]" for c in [*write, *stale]]]
+    for c in write:
+        text += tables.nat[c]
+    text += [f"-X {c}" for c in stale]
+    text += [
+        "COMMIT",
+        "*filter",
+        ":KUBE-SERVICES - [0:0]",
+        ":KUBE-EXTERNAL-SERVICES - [0:0]",
+        *tables.flt,
+        "COMMIT",
+    ]
+    return "\n".join(text) + "\n"
+
+
+def render(ports: list[ServicePort], node: str, cluster_cidr: str) -> tuple[str, set[str]]:
+    """The whole iptables-restore text for nat and filter, and the set of our nat chains."""
+    tables = render_tables(ports, node, cluster_cidr)
+    return restore_text(tables), set(tables.nat)
 
 
 class IptablesProxier:
+    """Keeps podnet's KUBE-* chains (and only those) equal to what the Services and EndpointSlices say."""
+
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.health = HealthChecks(config.healthz_bind_address)
         self.port_cache: PortCache = {}  # unchanged services are not recomputed on each sync
-        self.chains: set[str] | None = None
-        self.state: nftables.State | None = None
-        self.jumps_ok = False
+        self.nat: dict[str, list[str]] | None = None  # what the kernel holds; None: unknown
+        self.tracker = StateTracker(config.node_name)  # the previous model, for conntrack cleanup
+        self.synced_once = False
 
     async def _ensure_jumps(self) -> None:
+        """Our jump rules in the base chains, each inserted once (after a restore declared our chains)."""
         prefix = self.config.command_prefix
-        # the chains must exist before a base chain can jump to them: an empty restore declares them
-        boot = "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\nCOMMIT\n*filter\n:KUBE-SERVICES - [0:0]\n:KUBE-EXTERNAL-SERVICES - [0:0]\nCOMMIT\n"
-        if self.chains is None:
-            await run_cmd(prefix, RESTORE, "--noflush", stdin=boot)
         for table, chain, rule in JUMPS:
             code, _ = await run_cmd(prefix, IPTABLES, "-w", "-t", table, "-C", chain, *rule)
             if code != 0:
                 code, out = await run_cmd(prefix, IPTABLES, "-w", "-t", table, "-I", chain, "1", *rule)
                 if code != 0:
                     raise ProxyError(f"{IPTABLES} -t {table} -I {chain}: {out.strip()}")
-        self.jumps_ok = True
 
-    async def sync(self, services: list[dict], slices: list[dict], full: bool = False) -> str:  # type: ignore[type-arg]
+    async def sync(self, services: list[Obj], slices: list[Obj], full: bool = False) -> str:
+        """Restore the chains that changed ("partial"), or all of them after a start or failure ("full")."""
         ports = service_ports(services, slices, self.port_cache)
-        text, chains = render(ports, self.config.node_name, self.config.cluster_cidr)
-        if not self.jumps_ok or full:
-            await self._ensure_jumps()
-        stale = await self._stale_chains(chains)
-        if stale:  # declared (so flushed) in the same restore, then deleted
-            text = text.replace("*nat\n", "*nat\n" + "".join(f":{c} - [0:0]\n" for c in stale), 1)
-            text = text.replace("COMMIT\n*filter", "".join(f"-X {c}\n" for c in stale) + "COMMIT\n*filter", 1)
+        tables = render_tables(ports, self.config.node_name, self.config.cluster_cidr)
+        previous, self.nat = (None if full else self.nat), None
+        if previous is None:
+            stale = await self._stale_chains(set(tables.nat))
+        else:
+            stale = [c for c in previous if c not in tables.nat]
+        text = restore_text(tables, previous, stale)
         code, out = await run_cmd(self.config.command_prefix, RESTORE, "--noflush", stdin=text)
         if code != 0:
             raise ProxyError(f"{RESTORE} failed: {out.strip()[:500]}")
-        new_state = nftables.build_state(ports, self.config.node_name)
-        if self.state is not None:
-            for args in conntrack.stale_udp_flows(self.state, new_state):
+        if previous is None:
+            await self._ensure_jumps()
+        self.nat = tables.nat
+        changes = self.tracker.update(ports)
+        if self.synced_once:
+            old, new = merged(changes.old_fragments), merged(changes.new_fragments)
+            for args in conntrack.stale_udp_flows(old, new):
                 await run_cmd(self.config.command_prefix, "conntrack", *args)
-        self.state, self.chains = new_state, chains
+        self.synced_once = True
         await self.health.sync({
             sp.health_check_node_port: (sp.namespace, sp.name, local_endpoint_count(sp, self.config.node_name))
             for sp in ports if sp.external_local and sp.health_check_node_port
         })  # fmt: skip
-        return "full"
+        return "full" if previous is None else "partial"
 
     async def _stale_chains(self, wanted: set[str]) -> list[str]:
+        """Our per-service chains in the kernel that ``wanted`` lacks (after a restart: from the kernel)."""
         code, out = await run_cmd(self.config.command_prefix, IPTABLES, "-w", "-t", "nat", "-S")
         if code != 0:
             return []

@@ -10,11 +10,34 @@ services, and services without a cluster IP, get nothing.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
 Obj = dict[str, Any]
 PROTOCOLS = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
+log = logging.getLogger(__name__)
+# what may reach nft/iptables text: the API validates these, and the proxy does not take it on trust
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+def ipv4(value: object) -> str | None:
+    """``value`` as a canonical IPv4 address, or None (IPv6 and garbage are not programmed)."""
+    try:
+        return str(ipaddress.IPv4Address(str(value)))
+    except ValueError:
+        return None
+
+
+def port_number(value: object) -> int:
+    """A TCP/UDP port 1-65535, or 0 for anything else."""
+    try:
+        n = int(str(value))
+    except ValueError:
+        return 0
+    return n if 0 < n < 65536 else 0
 
 
 @dataclass(frozen=True, order=True)
@@ -80,17 +103,17 @@ def _slice_endpoints(slices: list[Obj], port_name: str, protocol: str) -> tuple[
              and (p.get("protocol") or "TCP") == protocol),
             None,
         )  # fmt: skip
-        if port is None or not port.get("port"):
+        number = port_number(port.get("port")) if port is not None else 0
+        if not number:
             continue
         for ep in sl.get("endpoints") or []:
             cond = ep.get("conditions") or {}
             ready = cond.get("ready") is not False  # nil means ready (EndpointSlice API)
             serving = cond.get("serving", ready) is not False
             terminating = bool(cond.get("terminating"))
-            for ip in (ep.get("addresses") or [])[:1]:
-                out.add(
-                    Endpoint(ip, int(port["port"]), ep.get("nodeName") or "", ready, serving, terminating)
-                )
+            ip = ipv4((ep.get("addresses") or [""])[0])
+            if ip is not None:
+                out.add(Endpoint(ip, number, ep.get("nodeName") or "", ready, serving, terminating))
     return tuple(sorted(out))
 
 
@@ -148,26 +171,36 @@ def _ports_of(svc: Obj, by_service: dict[tuple[str, str], list[Obj]]) -> list[Se
     if spec.get("type") == "ExternalName" or not ip or ip == "None":
         return out
     ns, name = meta.get("namespace") or "default", meta.get("name") or ""
+    if ipv4(ip) is None or not DNS_LABEL.match(ns) or not DNS_LABEL.match(name):
+        log.warning("proxy: service %r/%r: not programmed (bad name or clusterIP %r)", ns, name, ip)
+        return out
     lb_ips = [i.get("ip") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
-    external = tuple(sorted({x for x in [*lb_ips, *(spec.get("externalIPs") or [])] if x}))
+    external = tuple(
+        sorted({x for x in (ipv4(y) for y in [*lb_ips, *(spec.get("externalIPs") or [])] if y) if x})
+    )
     is_lb_or_np = spec.get("type") in ("NodePort", "LoadBalancer")
     affinity = 0
     if spec.get("sessionAffinity") == "ClientIP":
         cfg = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
-        affinity = int(cfg.get("timeoutSeconds") or 10800)
+        timeout = cfg.get("timeoutSeconds")
+        affinity = min(max(timeout, 1), 86400) if isinstance(timeout, int) else 10800
     for p in spec.get("ports") or []:
         proto = p.get("protocol") or "TCP"
-        if proto not in PROTOCOLS:
+        if (
+            proto not in PROTOCOLS
+            or not port_number(p.get("port"))
+            or not DNS_LABEL.match(p.get("name") or "x")
+        ):
             continue
         out.append(ServicePort(
             namespace=ns, name=name, port_name=p.get("name") or "", protocol=PROTOCOLS[proto],
-            port=int(p.get("port") or 0), cluster_ip=ip,
-            node_port=int(p.get("nodePort") or 0) if is_lb_or_np else 0,
+            port=port_number(p.get("port")), cluster_ip=str(ipv4(ip)),
+            node_port=port_number(p.get("nodePort")) if is_lb_or_np else 0,
             external_ips=external,
             external_local=spec.get("externalTrafficPolicy") == "Local" and (is_lb_or_np or bool(external)),
             internal_local=spec.get("internalTrafficPolicy") == "Local",
             affinity_timeout=affinity,
-            health_check_node_port=int(spec.get("healthCheckNodePort") or 0),
+            health_check_node_port=port_number(spec.get("healthCheckNodePort")),
             endpoints=_slice_endpoints(by_service.get((ns, name), []), p.get("name") or "", proto),
         ))  # fmt: skip
     return out

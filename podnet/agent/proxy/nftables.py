@@ -12,10 +12,13 @@ services, while flat maps load in under a second. Here every service port is map
 - ``no-endpoints`` / ``np-no-endpoints``: service ports without endpoints, rejected at once in the filter hooks;
   ``no-local`` / ``np-no-local``: external traffic to a Local-policy service with no local endpoint;
 - ``hairpin``: (endpoint, endpoint) pairs, masqueraded so a pod reaches itself through its service;
-- session affinity (per service port, as kube-proxy's): ``affinity`` (client, VIP, protocol, port) ->
-  endpoint index, kept in the connection's ct mark before DNAT through ``aff-backends``; refreshed
-  with the service's timeout on each new connection (``aff-<timeout>-sel-N`` chains); the
-  timeout, consulted before the random choice (``aff-N`` chains).
+- ``ext-from-pods`` / ``np-from-pods``: pods are not external clients, so their traffic to the
+  LoadBalancer IPs, externalIPs and NodePorts of a Local-policy service may use any endpoint, as
+  kube-proxy's "pod traffic for external destinations" rule does (backends from index 1024);
+- session affinity (per client and service port, as kube-proxy's ``recent`` lists): ``affinity``
+  (client, VIP, protocol, port) -> endpoint index with the service's timeout, refreshed on each new
+  connection and copied into the ct mark before the DNAT through ``aff-backends`` (chains
+  ``aff-<timeout>-sel-N``); the random choice is made only for a client the map does not know.
 
 Lookups cost the same with 10 or 10,000 services, and any change is a few element updates in one
 ``nft -f`` transaction.
@@ -26,13 +29,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from podnet.agent.proxy.model import ServicePort, cluster_endpoints, external_endpoints
+from podnet.agent.proxy.model import Endpoint, ServicePort, cluster_endpoints, external_endpoints
 
 TABLE = "podnet-proxy"
 MASQ_MARK = 0x4000
 ALGORITHMS = {"random": "numgen random", "round-robin": "numgen inc", "source-hash": "jhash ip saddr"}
 
+POD_OFFSET = 1024  # backend indexes of the in-cluster view of a Local-policy external address
 VipKey = tuple[str, str, int]  # (ip, protocol, port)
 NpKey = tuple[str, int]  # (protocol, node port)
 
@@ -53,6 +58,8 @@ class State:
     hairpin: set[tuple[str, str]] = field(default_factory=set)
     aff_backends: dict[tuple[str, str, int, int], tuple[str, int]] = field(default_factory=dict)  # from 1
     np_aff_backends: dict[tuple[str, int, int], tuple[str, int]] = field(default_factory=dict)
+    ext_from_pods: dict[VipKey, str] = field(default_factory=dict)
+    np_from_pods: dict[NpKey, str] = field(default_factory=dict)
     chains: set[str] = field(default_factory=set)
 
 
@@ -64,106 +71,112 @@ def _select(state: State, prefix: str, count: int, external_mark: bool, affinity
     return f"goto {name}"
 
 
+def _add_vip(st: State, sp: ServicePort, vip: str, eps: tuple[Endpoint, ...], prefix: str, mark: bool) -> str:
+    """The backends of one (virtual IP, protocol, port) from index ``offset``; the verdict choosing one."""
+    offset = POD_OFFSET if prefix == "int-" else 0
+    for i, ep in enumerate(eps):
+        st.backends[(vip, sp.protocol, sp.port, offset + i)] = (ep.ip, ep.port)
+        if sp.affinity_timeout:
+            st.aff_backends[(vip, sp.protocol, sp.port, offset + i + 1)] = (ep.ip, ep.port)
+    return _select(st, prefix, len(eps), mark, sp.affinity_timeout)
+
+
+def _add_node_port(st: State, sp: ServicePort, eps: tuple[Endpoint, ...], prefix: str, mark: bool) -> str:
+    offset = POD_OFFSET if prefix == "int-np-" else 0
+    for i, ep in enumerate(eps):
+        st.np_backends[(sp.protocol, sp.node_port, offset + i)] = (ep.ip, ep.port)
+        if sp.affinity_timeout:
+            st.np_aff_backends[(sp.protocol, sp.node_port, offset + i + 1)] = (ep.ip, ep.port)
+    return _select(st, prefix, len(eps), mark, sp.affinity_timeout)
+
+
+def add_service_port(st: State, sp: ServicePort, node: str) -> None:
+    proto = sp.protocol
+    st.cluster_ips.add(sp.cluster_ip)
+    internal, external = cluster_endpoints(sp, node), external_endpoints(sp, node)
+    st.hairpin.update((ep.ip, ep.ip) for ep in {*internal, *external})
+    if internal:
+        st.services[(sp.cluster_ip, proto, sp.port)] = _add_vip(st, sp, sp.cluster_ip, internal, "", False)
+    else:
+        st.reject.add((sp.cluster_ip, proto, sp.port))
+    # endpoints exist, just none on this node: drop so that the load balancer picks another node
+    no_external = st.drop if sp.external_local and sp.endpoints else st.reject
+    for ip in sp.external_ips:
+        key = (ip, proto, sp.port)
+        if external:
+            st.services[key] = _add_vip(st, sp, ip, external, "", not sp.external_local)
+        else:
+            no_external.add(key)
+        if sp.external_local and internal:  # pods are not external clients: any endpoint serves them
+            st.ext_from_pods[key] = _add_vip(st, sp, ip, internal, "int-", False)
+    if sp.node_port:
+        np_key = (proto, sp.node_port)
+        if external:
+            st.nodeports[np_key] = _add_node_port(st, sp, external, "np-", not sp.external_local)
+        else:
+            (st.np_drop if sp.external_local and sp.endpoints else st.np_reject).add(np_key)
+        if sp.external_local and internal:
+            st.np_from_pods[np_key] = _add_node_port(st, sp, internal, "int-np-", False)
+
+
 def build_state(ports: Iterable[ServicePort], node: str) -> State:
+    """Everything the table must hold for these service ports, seen from ``node``."""
     st = State()
     for sp in ports:
-        proto = sp.protocol
-        st.cluster_ips.add(sp.cluster_ip)
-        internal = cluster_endpoints(sp, node)
-        external = external_endpoints(sp, node)
-        for ep in {*internal, *external}:
-            st.hairpin.add((ep.ip, ep.ip))
-        affinity = sp.affinity_timeout
-        targets = [(sp.cluster_ip, internal, False)] + [
-            (ip, external, not sp.external_local) for ip in sp.external_ips
-        ]
-        for vip, eps, mark in targets:
-            key = (vip, proto, sp.port)
-            if not eps:
-                if vip != sp.cluster_ip and sp.external_local and sp.endpoints:
-                    st.drop.add(key)  # endpoints exist, just none here: the LB must pick another node
-                else:
-                    st.reject.add(key)
-                continue
-            st.services[key] = _select(st, "", len(eps), mark, affinity)
-            for i, ep in enumerate(eps):
-                st.backends[(vip, proto, sp.port, i)] = (ep.ip, ep.port)
-                if affinity:
-                    st.aff_backends[(vip, proto, sp.port, i + 1)] = (ep.ip, ep.port)
-        if sp.node_port:
-            np_key = (proto, sp.node_port)
-            if not external:
-                (st.np_drop if sp.external_local and sp.endpoints else st.np_reject).add(np_key)
-                continue
-            st.nodeports[np_key] = _select(st, "np-", len(external), not sp.external_local, affinity)
-            for i, ep in enumerate(external):
-                st.np_backends[(proto, sp.node_port, i)] = (ep.ip, ep.port)
-                if affinity:
-                    st.np_aff_backends[(proto, sp.node_port, i + 1)] = (ep.ip, ep.port)
+        add_service_port(st, sp, node)
     return st
 
 
 # ---- rendering -------------------------------------------------------------------------------------
 
 
-def _chain_rules(name: str, algorithm: str) -> list[str]:
-    expr = ALGORITHMS[algorithm]
+def chain_rules(name: str, algorithm: str) -> list[str]:
+    """The rules of one shared selection chain, all read from its name (so partial syncs need none)."""
     parts = name.split("-")
     count = int(parts[-1])
-    np = "np-" in name
+    offset = POD_OFFSET if "int" in parts else 0
+    np = "np" in parts
     if name.startswith("ext-"):
         return [f"meta mark set meta mark | {MASQ_MARK:#x}", f"goto {name[len('ext-') :]}"]
+    key = "meta l4proto . th dport" if np else "ip daddr . meta l4proto . th dport"
     if name.startswith("aff-"):
-        timeout = int(parts[1])
+        client = "ip saddr . ip daddr . meta l4proto . th dport"
         return [
-            "ct mark set ip saddr . ip daddr . meta l4proto . th dport map @affinity",  # a known client
-            f"ct mark 0 ct mark set numgen random mod {count} offset 1",  # a new one: choose
-            f"update @affinity {{ ip saddr . ip daddr . meta l4proto . th dport timeout {timeout}s : ct mark }}",
-            "dnat ip addr . port to meta l4proto . th dport . ct mark map @np-aff-backends"
-            if np
-            else "dnat ip addr . port to ip daddr . meta l4proto . th dport . ct mark map @aff-backends",
+            f"ct mark set {client} map @affinity",  # a known client: its endpoint's index
+            f"ct mark 0 ct mark set numgen random mod {count} offset {offset + 1}",  # a new one: choose
+            f"update @affinity {{ {client} timeout {int(parts[1])}s : ct mark }}",
+            f"dnat ip addr . port to {key} . ct mark map @{'np-aff-backends' if np else 'aff-backends'}",
         ]
-    if np:
-        return [f"dnat ip addr . port to meta l4proto . th dport . {expr} mod {count} map @np-backends"]
-    return [f"dnat ip addr . port to ip daddr . meta l4proto . th dport . {expr} mod {count} map @backends"]
+    pick = f"{ALGORITHMS[algorithm]} mod {count}" + (f" offset {offset}" if offset else "")
+    return [f"dnat ip addr . port to {key} . {pick} map @{'np-backends' if np else 'backends'}"]
 
 
 def _elements(items: Iterable[str]) -> str:
     return ", ".join(items)
 
 
-def _vip(k: VipKey) -> str:
-    return f"{k[0]} . {k[1]} . {k[2]}"
+def fmt(x: object) -> str:
+    return " . ".join(str(v) for v in x) if isinstance(x, tuple) else str(x)
 
 
-def _np(k: NpKey) -> str:
-    return f"{k[0]} . {k[1]}"
+def collections(st: State) -> dict[str, dict[Any, Any] | set[Any]]:
+    """Each named map or set of the table and the State field holding its elements."""
+    return {
+        "services": st.services, "nodeports": st.nodeports, "backends": st.backends,
+        "np-backends": st.np_backends, "aff-backends": st.aff_backends, "np-aff-backends": st.np_aff_backends,
+        "ext-from-pods": st.ext_from_pods, "np-from-pods": st.np_from_pods,
+        "no-endpoints": st.reject, "np-no-endpoints": st.np_reject, "no-local": st.drop,
+        "np-no-local": st.np_drop, "cluster-ips": st.cluster_ips, "hairpin": st.hairpin,
+    }  # fmt: skip
+
+
+def element(items: dict[Any, Any] | set[Any], key: Any) -> str:
+    return f"{fmt(key)} : {fmt(items[key])}" if isinstance(items, dict) else fmt(key)
 
 
 def element_lines(st: State) -> dict[str, list[str]]:
     """Each map/set's elements as nft element text (what full and partial syncs both write)."""
-    return {
-        "services": [f"{_vip(k)} : {v}" for k, v in sorted(st.services.items())],
-        "nodeports": [f"{_np(k)} : {v}" for k, v in sorted(st.nodeports.items())],
-        "backends": [
-            f"{k[0]} . {k[1]} . {k[2]} . {k[3]} : {v[0]} . {v[1]}" for k, v in sorted(st.backends.items())
-        ],
-        "np-backends": [
-            f"{k[0]} . {k[1]} . {k[2]} : {v[0]} . {v[1]}" for k, v in sorted(st.np_backends.items())
-        ],
-        "no-endpoints": [_vip(k) for k in sorted(st.reject)],
-        "np-no-endpoints": [_np(k) for k in sorted(st.np_reject)],
-        "no-local": [_vip(k) for k in sorted(st.drop)],
-        "np-no-local": [_np(k) for k in sorted(st.np_drop)],
-        "cluster-ips": sorted(st.cluster_ips),
-        "hairpin": [f"{a} . {b}" for a, b in sorted(st.hairpin)],
-        "np-aff-backends": [
-            f"{k[0]} . {k[1]} . {k[2]} : {v[0]} . {v[1]}" for k, v in sorted(st.np_aff_backends.items())
-        ],
-        "aff-backends": [
-            f"{k[0]} . {k[1]} . {k[2]} . {k[3]} : {v[0]} . {v[1]}" for k, v in sorted(st.aff_backends.items())
-        ],
-    }
+    return {name: [element(items, k) for k in sorted(items)] for name, items in collections(st).items()}
 
 
 DECLS = {
@@ -175,6 +188,8 @@ DECLS = {
     "np-no-endpoints": "set np-no-endpoints { type inet_proto . inet_service; }",
     "no-local": "set no-local { type ipv4_addr . inet_proto . inet_service; }",
     "np-no-local": "set np-no-local { type inet_proto . inet_service; }",
+    "ext-from-pods": "map ext-from-pods { type ipv4_addr . inet_proto . inet_service : verdict; }",
+    "np-from-pods": "map np-from-pods { type inet_proto . inet_service : verdict; }",
     "cluster-ips": "set cluster-ips { type ipv4_addr; }",
     "hairpin": "set hairpin { type ipv4_addr . ipv4_addr; }",
     "aff-backends": "map aff-backends { typeof ip daddr . meta l4proto . th dport . ct mark : ip daddr . th dport; }",
@@ -193,14 +208,16 @@ def render_full(st: State, cluster_cidr: str, algorithm: str = "random") -> str:
     out.append(
         "\tmap affinity { typeof ip saddr . ip daddr . meta l4proto . th dport : ct mark; flags dynamic,timeout; timeout 3h; }"
     )
-    for name in sorted(st.chains, key=_chain_order):
+    for name in sorted(st.chains, key=chain_order):
         out.append(f"\tchain {name} {{")
-        out += [f"\t\t{r}" for r in _chain_rules(name, algorithm)]
+        out += [f"\t\t{r}" for r in chain_rules(name, algorithm)]
         out.append("\t}")
     out += [
         "\tchain entry {",
         f"\t\tip daddr @cluster-ips ip saddr != {cidr} meta mark set meta mark | {MASQ_MARK:#x}",
+        f"\t\tip saddr {cidr} ip daddr . meta l4proto . th dport vmap @ext-from-pods",
         "\t\tip daddr . meta l4proto . th dport vmap @services",
+        f"\t\tip saddr {cidr} fib daddr type local meta l4proto . th dport vmap @np-from-pods",
         "\t\tfib daddr type local meta l4proto . th dport vmap @nodeports",
         "\t}",
         "\tchain prerouting {",
@@ -239,68 +256,6 @@ def render_full(st: State, cluster_cidr: str, algorithm: str = "random") -> str:
     return "\n".join(out) + "\n"
 
 
-def _chain_order(name: str) -> tuple[int, str]:
+def chain_order(name: str) -> tuple[int, str]:
     """Chains a goto targets come first (nft wants a chain declared before a rule jumps to it)."""
     return (name.count("-"), name)
-
-
-_MAPS = ("services", "nodeports", "backends", "np-backends", "aff-backends", "np-aff-backends")
-
-
-def _fmt_key(name: str, key: tuple) -> str:  # type: ignore[type-arg]
-    return " . ".join(str(k) for k in key)
-
-
-def _fmt_value(name: str, value: object) -> str:
-    if isinstance(value, tuple):
-        return " . ".join(str(v) for v in value)
-    return str(value)
-
-
-def _collections(st: State) -> dict[str, dict | set]:  # type: ignore[type-arg]
-    return {
-        "services": st.services, "nodeports": st.nodeports, "backends": st.backends,
-        "np-backends": st.np_backends, "aff-backends": st.aff_backends, "np-aff-backends": st.np_aff_backends,
-        "no-endpoints": st.reject, "np-no-endpoints": st.np_reject, "no-local": st.drop,
-        "np-no-local": st.np_drop, "cluster-ips": st.cluster_ips, "hairpin": st.hairpin,
-    }  # fmt: skip
-
-
-def _fmt_member(x: object) -> str:
-    return " . ".join(str(v) for v in x) if isinstance(x, tuple) else str(x)
-
-
-def render_partial(old: State, new: State, algorithm: str = "random") -> str | None:
-    """Only the element changes from ``old`` to ``new``, or None when a full sync is needed.
-
-    Diffs the states' dicts and sets directly (C-speed comparisons) and formats only what changed:
-    at 10,000 services a one-endpoint change costs milliseconds here, not a render of everything.
-    """
-    if new.chains - old.chains:
-        return None  # a new selection chain or timeout class: rebuild (rare; still one transaction)
-    t = TABLE
-    out: list[str] = []
-    before_all, after_all = _collections(old), _collections(new)
-    for name, after in after_all.items():
-        before = before_all.get(name, {} if isinstance(after, dict) else set())
-        if isinstance(after, dict):
-            assert isinstance(before, dict)
-            gone = [k for k in before if k not in after or after[k] != before[k]]
-            added = [k for k in after if k not in before or before[k] != after[k]]
-            if gone:
-                out.append(
-                    f"delete element ip {t} {name} {{ {_elements(_fmt_key(name, k) for k in sorted(gone))} }}"
-                )
-            if added:
-                items = (f"{_fmt_key(name, k)} : {_fmt_value(name, after[k])}" for k in sorted(added))
-                out.append(f"add element ip {t} {name} {{ {_elements(items)} }}")
-        else:
-            removed, added_set = before - after, after - before  # type: ignore[operator]
-            fmt = _fmt_member
-            if removed:
-                out.append(f"delete element ip {t} {name} {{ {_elements(fmt(x) for x in sorted(removed))} }}")
-            if added_set:
-                out.append(f"add element ip {t} {name} {{ {_elements(fmt(x) for x in sorted(added_set))} }}")
-    if old.aff_backends != new.aff_backends or old.np_aff_backends != new.np_aff_backends:
-        out.append(f"flush map ip {t} affinity")  # a remembered endpoint may be gone: forget them all
-    return "\n".join(out) + "\n" if out else ""

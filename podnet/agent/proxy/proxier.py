@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any, Protocol
 
 from podnet.agent.proxy import conntrack, nftables
 from podnet.agent.proxy.config import ProxyConfig
 from podnet.agent.proxy.healthcheck import HealthChecks
 from podnet.agent.proxy.model import PortCache, ServicePort, local_endpoint_count, service_ports
+from podnet.agent.proxy.nftables import State
+from podnet.agent.proxy.tracker import StateTracker, merged, render_changes
+
+Obj = dict[str, Any]
 
 log = logging.getLogger(__name__)
 
 
 class ProxyError(Exception):
-    pass
+    """A sync could not be applied; the loop retries with a full sync."""
 
 
 async def run_cmd(prefix: tuple[str, ...], *argv: str, stdin: str | None = None) -> tuple[int, str]:
+    """Run a kernel tool (argv only, never a shell) under ``prefix``; (exit code, stdout+stderr)."""
     proc = await asyncio.create_subprocess_exec(
         *prefix, *argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
@@ -28,41 +34,62 @@ async def run_cmd(prefix: tuple[str, ...], *argv: str, stdin: str | None = None)
     return int(proc.returncode or 0), out.decode(errors="replace")
 
 
+class Proxier(Protocol):
+    """What run_proxy drives: one sync per change, fully at start, periodically and after failures."""
+
+    async def sync(self, services: list[Obj], slices: list[Obj], full: bool = False) -> str: ...
+
+    async def close(self) -> None: ...
+
+
 class NftProxier:
     """Keeps the ``ip podnet-proxy`` table equal to what the Services and EndpointSlices say."""
 
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
-        self.state: nftables.State | None = None
+        self.tracker: StateTracker | None = None  # None: the kernel's table is unknown, sync fully
         self.health = HealthChecks(config.healthz_bind_address)
         self.port_cache: PortCache = {}  # unchanged services are not recomputed on each sync
         self.last_full = 0.0
 
-    async def sync(self, services: list[dict], slices: list[dict], full: bool = False) -> str:  # type: ignore[type-arg]
+    async def sync(self, services: list[Obj], slices: list[Obj], full: bool = False) -> str:
         """Apply the difference (or everything); returns "full", "partial" or "none"."""
         ports = service_ports(services, slices, self.port_cache)
-        new = nftables.build_state(ports, self.config.node_name)
-        text = None
-        kind = "full"
-        if not full and self.state is not None:
-            text = nftables.render_partial(self.state, new, self.config.lb_algorithm)
-            kind = "partial" if text else "none"
-        if text is None:
-            text = nftables.render_full(new, self.config.cluster_cidr, self.config.lb_algorithm)
-            kind = "full"
+        old, new, text, kind = self._render(ports, full)
         if text:
             code, out = await run_cmd(self.config.command_prefix, "nft", "-f", "-", stdin=text)
             if code != 0:
-                self.state = None  # the kernel may hold anything now: next time, everything
+                self.tracker = None  # the kernel may hold anything now: next time, everything
                 raise ProxyError(f"nft -f failed ({kind} sync): {out.strip()[:500]}")
-        old, self.state = self.state, new
         if kind == "full":
             self.last_full = time.monotonic()
         if old is not None:
             for args in conntrack.stale_udp_flows(old, new):
                 await run_cmd(self.config.command_prefix, "conntrack", *args)
         await self.health.sync(self._health(ports))
-        return kind
+        return kind if text or kind == "full" else "none"
+
+    def _render(self, ports: list[ServicePort], full: bool) -> tuple[State | None, State, str, str]:
+        """(old and new states for the conntrack cleanup, the nft text, the sync kind)."""
+        previous = self.tracker
+        self.tracker = None  # until a transaction built from it has been applied
+        old: State | None = None  # no cleanup without a previous state
+        new: State | None = None
+        tracker = previous
+        if previous is not None:
+            changes = previous.update(ports)  # cheap: only the ports that changed
+            old, new = merged(changes.old_fragments), merged(changes.new_fragments)
+            if not full and not changes.needs_full:
+                self.tracker = previous
+                return old, new, render_changes(previous, changes, self.config.lb_algorithm), "partial"
+            if changes.conflict:
+                tracker = None
+        if tracker is None:  # first sync, or a conflict: build from nothing
+            tracker = StateTracker(self.config.node_name)
+            tracker.update(ports)
+        self.tracker = tracker
+        text = nftables.render_full(tracker.state, self.config.cluster_cidr, self.config.lb_algorithm)
+        return old, tracker.state if new is None else new, text, "full"
 
     def _health(self, ports: list[ServicePort]) -> dict[int, tuple[str, str, int]]:
         out: dict[int, tuple[str, str, int]] = {}

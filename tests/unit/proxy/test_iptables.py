@@ -1,4 +1,7 @@
-from podnet.agent.proxy.iptables import chain_hash, render
+"""iptables mode: kube-proxy's chain layout, and partial restores. Address plan: pods 10.244.0.0/16,
+services 10.96.0.0/12."""
+
+from podnet.agent.proxy.iptables import chain_hash, render, render_tables, restore_text
 from podnet.agent.proxy.model import service_ports
 
 READY = {"ready": True}
@@ -66,3 +69,31 @@ def test_no_endpoints_rejected_in_filter_and_local_policy_drops_elsewhere() -> N
     ext = chain_hash("KUBE-EXT-", service_ports([lb], [])[0])
     assert f'-A KUBE-NODEPORTS -m comment --comment "default/lb:http" -p tcp --dport 30001 -j {ext}' in on_n2
     assert f"-A {ext} -j KUBE-MARK-MASQ" not in on_n2  # Local: the client address is kept
+
+
+def test_a_partial_restore_writes_only_the_chains_that_changed() -> None:
+    before = render_tables(
+        service_ports([svc("web")], [eps("web", ("10.244.1.2", "n1"), ("10.244.2.2", "n2"))]),
+        "n1",
+        "10.244.0.0/16",
+    )
+    after = render_tables(
+        service_ports([svc("web")], [eps("web", ("10.244.1.2", "n1"), ("10.244.2.9", "n2"))]),
+        "n1",
+        "10.244.0.0/16",
+    )
+    stale = [c for c in before.nat if c not in after.nat]
+    text = restore_text(after, before.nat, stale)
+    sp = service_ports([svc("web")], [])[0]
+    svc_chain = chain_hash("KUBE-SVC-", sp)
+    old_sep, new_sep = (
+        chain_hash("KUBE-SEP-", sp, "10.244.2.2:8080"),
+        chain_hash("KUBE-SEP-", sp, "10.244.2.9:8080"),
+    )
+    nat = text.split("COMMIT")[0].splitlines()
+    assert [line for line in nat if line.startswith(":")] == [
+        f":{svc_chain} - [0:0]", f":{new_sep} - [0:0]", f":{old_sep} - [0:0]"
+    ]  # fmt: skip
+    assert nat[-1] == f"-X {old_sep}" and stale == [old_sep]
+    assert not any(line.startswith("-A KUBE-SERVICES") for line in nat)  # unchanged: left as it is
+    assert "*filter\n:KUBE-SERVICES - [0:0]\n:KUBE-EXTERNAL-SERVICES - [0:0]\nCOMMIT\n" in text

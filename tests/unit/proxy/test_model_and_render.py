@@ -100,29 +100,6 @@ def test_cluster_policy_external_traffic_is_marked_and_affinity_has_its_chain() 
     assert "dnat ip addr . port to ip daddr . meta l4proto . th dport . ct mark map @aff-backends" in text
 
 
-def test_partial_sync_touches_only_changed_elements() -> None:
-    before = nftables.build_state(
-        service_ports([svc("web")], [eps("web", ("10.244.1.2", "n1", READY), ("10.244.2.2", "n2", READY))]),
-        "n1",
-    )
-    after = nftables.build_state(
-        service_ports([svc("web")], [eps("web", ("10.244.1.2", "n1", READY), ("10.244.2.9", "n2", READY))]),
-        "n1",
-    )
-    text = nftables.render_partial(before, after)
-    assert text == (
-        "delete element ip podnet-proxy backends { 10.96.0.10 . tcp . 80 . 1 }\n"
-        "add element ip podnet-proxy backends { 10.96.0.10 . tcp . 80 . 1 : 10.244.2.9 . 8080 }\n"
-        "delete element ip podnet-proxy hairpin { 10.244.2.2 . 10.244.2.2 }\n"
-        "add element ip podnet-proxy hairpin { 10.244.2.9 . 10.244.2.9 }\n"
-    )
-    assert nftables.render_partial(after, after) == ""
-    three = nftables.build_state(
-        service_ports([svc("web")], [eps("web", *[(f"10.244.1.{i}", "n1", READY) for i in range(3)])]), "n1"
-    )
-    assert nftables.render_partial(after, three) is None  # a new selection chain: full sync
-
-
 def test_udp_flows_to_removed_endpoints_are_flushed() -> None:
     u = svc("dns", ports=[{"name": "http", "port": 53, "protocol": "UDP"}])
     a = nftables.build_state(service_ports([u], [eps("dns", ("10.244.1.2", "n1", READY), proto="UDP")]), "n1")
@@ -161,3 +138,21 @@ def test_unchanged_services_come_from_the_cache() -> None:
     second = service_ports([s1, s2], [e1, e2], cache)
     assert second[0] is kept[0]  # the same object: not recomputed
     assert second[1].endpoints[0].ip == "10.244.1.9" and first[1].endpoints[0].ip == "10.244.1.3"
+
+
+def test_bad_input_is_not_programmed_and_spoils_nothing_else() -> None:
+    services = [
+        svc("good", clusterIP="10.96.0.20"),
+        svc("badip", clusterIP="10.96.0.300"),
+        svc('quo"te', clusterIP="10.96.0.21"),
+        svc("badport", clusterIP="10.96.0.22", ports=[{"name": "http", "port": 70000, "protocol": "TCP"}]),
+        svc("aff", clusterIP="10.96.0.23", sessionAffinity="ClientIP",
+            sessionAffinityConfig={"clientIP": {"timeoutSeconds": "x; drop"}}),
+    ]  # fmt: skip
+    slices = [
+        eps("good", ("10.244.1.2", "n1", READY), ("fe80::1", "n1", READY), ("1.2.3.4 } x", "n1", READY))
+    ]
+    ports = service_ports(services, slices)
+    assert [(p.name, p.cluster_ip) for p in ports] == [("good", "10.96.0.20"), ("aff", "10.96.0.23")]
+    assert [e.ip for e in ports[0].endpoints] == ["10.244.1.2"]
+    assert ports[1].affinity_timeout == 10800
