@@ -15,8 +15,12 @@ allows the client), measure side by side in one run:
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import secrets
 import socket
+import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -75,25 +79,44 @@ def apply(ns: str, text: str) -> float:
 
 
 def latency(ns: str, count: int) -> list[float]:
+    """``count`` TCP connects from inside ``ns``, pinned to CPU 0 with the collector off.
+
+    connect() returns on the SYN-ACK, which the server's kernel sends from softirq on the
+    sending CPU: one connect is the SYN's and the SYN-ACK's trip through both hooks, with no
+    server process scheduling in it.
+    """
+
     def go() -> list[float]:
+        os.sched_setaffinity(0, {0})
+        gc.disable()
         out = []
-        for _ in range(count):
-            s = socket.socket()
-            s.settimeout(2)
-            t0 = time.perf_counter()
-            s.connect(("10.244.1.3", 8080))
-            out.append(time.perf_counter() - t0)
-            s.close()
+        try:
+            for _ in range(count):
+                s = socket.socket()
+                s.settimeout(2)
+                t0 = time.perf_counter()
+                s.connect(("10.244.1.3", 8080))
+                out.append(time.perf_counter() - t0)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()  # RST: no TIME_WAIT pile-up that would make later rounds differ
+        finally:
+            gc.enable()
         return out
 
-    return sorted(run_in_netns(ns, go))
+    return run_in_netns(ns, go)
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policies", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=1000)
-    parser.add_argument("--connects", type=int, default=300)
+    parser.add_argument("--connects", type=int, default=300, help="connects per round")
+    parser.add_argument("--rounds", type=int, default=30, help="with/none round pairs")
     args = parser.parse_args()
     tag = secrets.token_hex(2)
     node, client, server = f"npb-{tag}-node", f"npb-{tag}-c", f"npb-{tag}-s"
@@ -125,17 +148,29 @@ def main() -> int:
         first, compile_s = compile_rendered(pol, pod_objs)
         text = first.text
         apply_s = apply(node, text)
+        # ABBA pairs of rounds (none, with, with, none, ...): linear drift cancels; each pair gives
+        # one with/none ratio, so the spread between pairs shows what noise alone does
         none: list[float] = []
         with_pol: list[float] = []
-        for _ in range(3):  # interleaved rounds: drift hits both sides alike
-            sh("ip", "netns", "exec", node, "nft", "delete", "table", "ip", "podnet-policy")
-            latency(client, 20)
-            none += latency(client, args.connects)
+        ratios50: list[float] = []
+        ratios99: list[float] = []
+        installed = True
+        for r in range(args.rounds):
+            got: dict[bool, list[float]] = {}
+            for want in (False, True) if r % 2 == 0 else (True, False):
+                if want and not installed:
+                    apply(node, text)
+                elif not want and installed:
+                    sh("ip", "netns", "exec", node, "nft", "delete", "table", "ip", "podnet-policy")
+                installed = want
+                latency(client, 30)  # warm the path after the switch
+                got[want] = latency(client, args.connects)
+            none += got[False]
+            with_pol += got[True]
+            ratios50.append(pct(got[True], 0.5) / pct(got[False], 0.5))
+            ratios99.append(pct(got[True], 0.99) / pct(got[False], 0.99))
+        if not installed:
             apply(node, text)
-            latency(client, 20)
-            with_pol += latency(client, args.connects)
-        none.sort()
-        with_pol.sort()
         changed = pods(args.pods)
         changed[5]["metadata"]["labels"]["tier"] = "t-new"  # one pod's label changes
         t0 = time.perf_counter()
@@ -143,14 +178,16 @@ def main() -> int:
         partial = render_partial(first, second)
         compile2_s = time.perf_counter() - t0
         apply2_s = apply(node, partial if partial is not None else second.text)
-        p = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))] * 1e6  # noqa: E731
+        p = lambda xs, q: pct(xs, q) * 1e6  # noqa: E731
         print(f"{args.policies} policies over {args.pods} pods: compile {compile_s * 1000:.0f} ms, apply {apply_s * 1000:.0f} ms "
               f"({len(text) // 1024} KiB of rules)")  # fmt: skip
         print(f"one label change in effect: compile+diff {compile2_s * 1000:.0f} ms + apply {apply2_s * 1000:.0f} ms "
               f"= {(compile2_s + apply2_s) * 1000:.0f} ms ({'partial, ' + str(len(partial or '')) + ' bytes' if partial is not None else 'whole table'})")  # fmt: skip
         print(f"connect p50/p99: no policies {p(none, 0.5):.1f}/{p(none, 0.99):.1f} us, with {p(with_pol, 0.5):.1f}/"
-              f"{p(with_pol, 0.99):.1f} us; ratio p50 {p(with_pol, 0.5) / p(none, 0.5):.2f}x p99 "
-              f"{p(with_pol, 0.99) / p(none, 0.99):.2f}x")  # fmt: skip
+              f"{p(with_pol, 0.99):.1f} us ({len(none)} connects each); pooled ratio p50 "
+              f"{p(with_pol, 0.5) / p(none, 0.5):.2f}x p99 {p(with_pol, 0.99) / p(none, 0.99):.2f}x")  # fmt: skip
+        q = lambda xs: f"{statistics.median(xs):.2f}x (quartiles {pct(xs, 0.25):.2f}-{pct(xs, 0.75):.2f}x)"  # noqa: E731
+        print(f"per-round-pair ratio over {len(ratios50)} pairs: p50 {q(ratios50)}, p99 {q(ratios99)}")
     finally:
         if srv is not None:
             srv.kill()
