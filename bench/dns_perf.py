@@ -114,7 +114,12 @@ def dnsperf(port: int, qfile: Path, duration: float, qps: int = 0, verbose: bool
         argv += ["-Q", str(qps)]
     if verbose:
         argv += ["-v"]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60).stdout
+    # into a file, not a pipe: a reader of -v's megabytes would be one more process scheduled
+    # beside the server on its core, and its wake-ups land in the very tail being measured
+    with tempfile.TemporaryFile("w+") as out:
+        subprocess.run(argv, stdout=out, stderr=subprocess.DEVNULL, timeout=duration + 60, check=False)
+        out.seek(0)
+        return out.read()
 
 
 def qps_of(out: str) -> float:
@@ -224,6 +229,7 @@ def main() -> int:
     if args.serve_podnet:
         serve_podnet(args.serve_podnet)
         return 0
+    os.sched_setaffinity(0, {0})  # the harness stays on the client's core, off the server's
     tmp = Path(tempfile.mkdtemp(prefix="dnsperf-"))
     qfile = tmp / "queries.txt"
     query_file(qfile)

@@ -8,6 +8,7 @@ malformed packets, forwarding, autopath — goes through dnspython, and fills th
 
 from __future__ import annotations
 
+import struct
 import time
 from dataclasses import dataclass
 
@@ -73,11 +74,66 @@ def formerr(data: bytes) -> bytes | None:
     return data[:2] + bytes([flags, 0x80 | dns.rcode.FORMERR]) + b"\x00" * 8
 
 
+def _skip_name(wire: bytes, i: int) -> int:
+    """The offset just past the (possibly compressed) name starting at ``i``."""
+    for _ in range(128):
+        length = wire[i]
+        if length == 0:
+            return i + 1
+        if length & 0xC0 == 0xC0:
+            return i + 2  # a pointer ends the name
+        i += length + 1
+    raise ValueError("name too long")
+
+
+def ttl_offsets(wire: bytes) -> list[tuple[int, int]]:
+    """(offset, TTL) of every record's TTL field, OPT's excepted (its TTL field is EDNS flags).
+
+    A cached forwarded answer must age: a client served from the cache 40 s later must see 40 s
+    less, or it would keep the record past the authority's deadline (RFC 1035 §7.3; CoreDNS's
+    cache does the same).
+    """
+    counts = struct.unpack("!HHHH", wire[4:12])
+    i = 12
+    for _ in range(counts[0]):
+        i = _skip_name(wire, i) + 4
+    out = []
+    for _ in range(counts[1] + counts[2] + counts[3]):
+        i = _skip_name(wire, i)
+        rtype, _cls, ttl, rdlen = struct.unpack("!HHIH", wire[i : i + 10])
+        if rtype != dns.rdatatype.OPT:
+            out.append((i + 4, ttl))
+        i += 10 + rdlen
+    if i > len(wire):
+        raise ValueError("truncated message")
+    return out
+
+
+class Forwarded:
+    """A forwarded answer on the hot path, with its TTLs counted down as it ages."""
+
+    __slots__ = ("aged", "born", "expires", "offsets", "wire")
+
+    def __init__(self, wire: bytes, ttl: float, now: float) -> None:
+        self.wire, self.born, self.expires = wire, now, now + ttl
+        self.offsets = ttl_offsets(wire)
+        self.aged: tuple[int, bytes] = (0, wire)
+
+    def at(self, now: float) -> bytes:
+        age = int(now - self.born)
+        if age != self.aged[0]:  # rewritten once per second of age, not per query
+            buf = bytearray(self.wire)
+            for off, ttl in self.offsets:
+                struct.pack_into("!I", buf, off, max(ttl - age, 0))
+            self.aged = (age, bytes(buf))
+        return self.aged[1]
+
+
 class Responder:
     def __init__(self, zone: Zone) -> None:
         self.zone = zone
         self.cache: dict[bytes, bytes] = {}
-        self.forwarded: dict[bytes, tuple[float, bytes]] = {}
+        self.forwarded: dict[bytes, Forwarded] = {}
         self.serial = int(time.time())
 
     def set_zone(self, zone: Zone) -> None:
@@ -91,9 +147,12 @@ class Responder:
         hit = self.cache.get(q.key)
         if hit is None:
             fwd = self.forwarded.get(q.key)
-            if fwd is None or fwd[0] < time.monotonic():
+            if fwd is None:
                 return None
-            hit = fwd[1]
+            now = time.monotonic()
+            if fwd.expires <= now:
+                return None
+            hit = fwd.at(now)
         return data[:2] + hit[2:]
 
     def remember(self, data: bytes, response: bytes, ttl: float | None = None) -> None:
@@ -107,7 +166,10 @@ class Responder:
         if ttl is None:
             self.cache[q.key] = response
         elif ttl > 0:
-            self.forwarded[q.key] = (time.monotonic() + ttl, response)
+            try:
+                self.forwarded[q.key] = Forwarded(response, ttl, time.monotonic())
+            except (ValueError, struct.error, IndexError):  # an upstream's odd message: not cached
+                pass
 
     # ---- the cluster zone ---------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """``podnet dns``: UDP and TCP on port 53, the zone fed by informers, upstream forwarding, autopath.
 
 UDP runs on uvloop's datagram transport: the hot path (``Responder.fast``) answers in the protocol
-callback itself; anything else becomes a task. Forwarded answers are cached for their TTL (and
-negative ones for the SOA minimum). Autopath (as CoreDNS's plugin): a pod's first search-path query
-for a name that is not in the cluster (``www.example.com.<ns>.svc.cluster.local``) is answered with
-a CNAME to the name itself plus its records, sparing the client the rest of the search list.
+callback itself; anything else becomes a task. Forwarded answers are cached for their smallest TTL
+(negative ones for the SOA minimum) and served with every TTL counted down as they age. Autopath
+(as CoreDNS's plugin): a pod's first search-path query for a name that is not in the cluster
+(``www.example.com.<ns>.svc.cluster.local``) is answered with a CNAME to the name itself plus its
+records, sparing the client the rest of the search list.
 """
 
 from __future__ import annotations

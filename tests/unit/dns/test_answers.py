@@ -8,6 +8,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import pytest
 
 from podnet.dns.records import build_zone
@@ -135,3 +136,44 @@ def test_formerr_and_garbage_never_crash() -> None:
     for _ in range(2000):  # bounded fuzz of the hot-path parser
         blob = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 80)))
         question_key(blob)
+
+
+def test_a_cached_forwarded_answer_counts_its_ttls_down_and_expires(
+    responder: Responder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import podnet.dns.responder as mod
+
+    clock = [1000.0]
+    monkeypatch.setattr(mod.time, "monotonic", lambda: clock[0])
+    q = dns.message.make_query("www.example.com.", "A", use_edns=0, payload=1232)
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_text("www.example.com.", 300, "IN", "CNAME", "web.example.com."))
+    r.answer.append(dns.rrset.from_text("web.example.com.", 60, "IN", "A", "203.0.113.1"))
+    r.authority.append(dns.rrset.from_text("example.com.", 120, "IN", "NS", "ns.example.com."))
+    responder.remember(q.to_wire(), r.to_wire(), ttl=60)
+
+    def ttls_at(t: float) -> dict[str, int] | None:
+        clock[0] = t
+        hit = responder.fast(q.to_wire())
+        if hit is None:
+            return None
+        m = dns.message.from_wire(hit)
+        assert m.edns == 0 and m.payload == r.payload  # OPT's TTL field (EDNS flags) is left alone
+        return {f"{rr.name} {dns.rdatatype.to_text(rr.rdtype)}": rr.ttl for rr in m.answer + m.authority}
+
+    assert ttls_at(1000.2) == {
+        "www.example.com. CNAME": 300,
+        "web.example.com. A": 60,
+        "example.com. NS": 120,
+    }
+    assert ttls_at(1041.9) == {"www.example.com. CNAME": 259, "web.example.com. A": 19, "example.com. NS": 79}
+    assert ttls_at(1059.5) == {"www.example.com. CNAME": 241, "web.example.com. A": 1, "example.com. NS": 61}
+    assert ttls_at(1060.0) is None  # the smallest TTL is up: back to the upstream
+
+
+def test_an_unparseable_forwarded_answer_is_not_cached(responder: Responder) -> None:
+    q = dns.message.make_query("www.example.com.", "A")
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_text("www.example.com.", 300, "IN", "A", "203.0.113.1"))
+    responder.remember(q.to_wire(), r.to_wire()[:-3], ttl=300)  # cut inside the last record
+    assert responder.fast(q.to_wire()) is None
