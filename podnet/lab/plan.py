@@ -121,6 +121,12 @@ def plan(spec: LabSpec, run_dir: Path = RUN_DIR) -> list[Step]:
     for h in lab_hosts:
         steps += [CreateNetns(h.netns), LinkUp(h.netns, "lo")]
     steps += [CreateBridge(switch.netns, BRIDGE), LinkUp(switch.netns, BRIDGE)]
+    # a switch forwards frames and nothing more: br_netfilter (on by default in every namespace
+    # here) would hand each one to the switch's empty IP hooks first
+    steps += [
+        SetSysctl(switch.netns, f"net.bridge.bridge-nf-call-{family}", "0")
+        for family in ("iptables", "ip6tables", "arptables")
+    ]
     for h in wired:
         steps += _wire(h, switch)
     steps += _roles(spec, wired)

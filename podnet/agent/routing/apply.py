@@ -168,5 +168,8 @@ async def apply(
     if cmds:
         await r.run("ip", "-batch", "-", stdin="\n".join(cmds) + "\n")
         changes += len(cmds)
-    await r.run("nft", "-f", "-", stdin=egress_ruleset(cluster_cidr, bridge))
+    tunnel = (
+        (desired.local_vtep.node_ip, port) if backend == "vxlan" and desired.local_vtep is not None else None
+    )
+    await r.run("nft", "-f", "-", stdin=egress_ruleset(cluster_cidr, bridge, tunnel))
     return changes

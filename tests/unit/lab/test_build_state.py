@@ -46,6 +46,10 @@ def test_build_wires_every_host_to_the_switch(tmp_path: Path) -> None:
     assert k.sysctls == {
         ("podnet-demo-node-1", "net.ipv4.ip_forward"): "1",
         ("podnet-demo-node-2", "net.ipv4.ip_forward"): "1",
+        **{
+            ("podnet-demo-switch", f"net.bridge.bridge-nf-call-{f}"): "0"
+            for f in ("iptables", "ip6tables", "arptables")
+        },
     }
     assert not k.closed  # a kernel passed in belongs to the caller
 

@@ -52,6 +52,10 @@ def test_two_node_lab_golden() -> None:
     for n in names:
         want += [CreateNetns(f"podnet-demo-{n}"), LinkUp(f"podnet-demo-{n}", "lo")]
     want += [CreateBridge("podnet-demo-switch", "underlay"), LinkUp("podnet-demo-switch", "underlay")]
+    want += [
+        SetSysctl("podnet-demo-switch", f"net.bridge.bridge-nf-call-{f}", "0")
+        for f in ("iptables", "ip6tables", "arptables")
+    ]
     want += _wire("control-plane", "172.18.0.2/16")
     want += _wire("node-1", "172.18.0.3/16")
     want += _wire("node-2", "172.18.0.4/16")

@@ -72,3 +72,16 @@ def test_egress_masquerade_spares_pod_to_pod_and_local_bridge_traffic() -> None:
     text = egress_ruleset("10.244.0.0/16", "cbr0")
     assert 'ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 oifname != "cbr0" counter masquerade' in text
     assert text.startswith("table ip podnet-egress {}\ndelete table ip podnet-egress\n")
+
+
+def test_vxlan_outer_packets_of_this_node_skip_conntrack_and_nothing_else_does() -> None:
+    text = egress_ruleset("10.244.0.0/16", "cbr0", ("172.18.0.3", 8472))
+    assert (
+        "type filter hook prerouting priority raw; policy accept;\n\t\tip daddr 172.18.0.3 udp dport 8472 notrack"
+        in text
+    )
+    assert (
+        "type filter hook output priority raw; policy accept;\n\t\tip saddr 172.18.0.3 udp dport 8472 notrack"
+        in text
+    )
+    assert "notrack" not in egress_ruleset("10.244.0.0/16", "cbr0")  # host-gw: no tunnel, nothing spared
