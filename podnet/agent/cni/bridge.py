@@ -23,7 +23,7 @@ from podnet.agent.cni.errors import (
 from podnet.agent.cni.node import NodeKernel
 from podnet.agent.cni.request import CniRequest
 from podnet.agent.cni.result import AddOutcome, Expected
-from podnet.kernel import netns
+from podnet.kernel import netns, rtnl_batch
 from podnet.kernel.netlink import LOOPBACK_IFINDEX, Link, Rtnl, rtnl
 from podnet.kernel.rtnl_batch import BatchError, NewLink, RtnlBatch
 
@@ -43,12 +43,13 @@ def local_mac() -> str:
     return ":".join(f"{b:02x}" for b in octets)
 
 
-def pod_mtu(host: Rtnl, source: MtuSource) -> int:
-    """The configured MTU, or the uplink's minus the backend's encapsulation overhead."""
+def pod_mtu(source: MtuSource) -> int:
+    """The configured MTU, or the uplink's (in the caller's namespace, the node's) minus the
+    backend's encapsulation overhead; read at every ADD, so a changed uplink MTU counts at once."""
     if source.mtu is not None:
         return source.mtu
     assert source.uplink is not None
-    uplink = host.link_by_name(source.uplink)
+    uplink = rtnl_batch.link_by_name(source.uplink)
     if uplink is None:
         raise CNIError(
             INVALID_NETWORK_CONFIG, f"uplinkInterface {source.uplink!r} does not exist on this node"

@@ -51,7 +51,7 @@ def cmd_add(conf: NetConf, req: CniRequest, node: NodeKernel) -> bytes:
     store = DiskStore(conf.network_dir)
     owner = Attachment(req.container_id, req.ifname)
     with node.host() as host:
-        mtu = bridge.pod_mtu(host, conf.mtu)
+        mtu = bridge.pod_mtu(conf.mtu)
         if conf.is_gateway:
             sysctl.ensure_sysctl("net.ipv4.ip_forward", "1")  # the node routes for its pods
         ip = _ipam(lambda: pool.allocate(store, conf.ipam.subnet, conf.ipam.gateway, owner))

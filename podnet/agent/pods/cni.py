@@ -8,12 +8,13 @@ from stdout. A failure is the plugin's own error JSON, kept whole in ``CniError`
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from podnet.kernel.spawn import PIPE, spawn
 
 Obj = dict[str, Any]
 TIMEOUT_S = 60.0
@@ -70,18 +71,21 @@ async def exec_plugin(bin_dir: str, plugin: str, env: dict[str, str], stdin: byt
     path = os.path.join(bin_dir, plugin)
     if "/" in plugin or not os.access(path, os.X_OK):
         raise CniError(1, f"failed to find plugin {plugin!r} in path [{bin_dir}]")
-    proc = await asyncio.create_subprocess_exec(
-        path,
-        env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(stdin), TIMEOUT_S)
+        child = await spawn(
+            [path],
+            env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            stdin=PIPE,
+            stdout=PIPE,
+            stderr=PIPE,
+        )
+    except OSError as exc:
+        raise CniError(1, f"failed to run plugin {plugin!r}: {exc}") from None
+    try:
+        out, err = await child.communicate(stdin, TIMEOUT_S)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
+        child.kill()
+        await child.wait()
         raise CniError(100, f"plugin {plugin} did not answer within {TIMEOUT_S:.0f}s") from None
     result: Obj = {}
     if out.strip():
@@ -91,7 +95,7 @@ async def exec_plugin(bin_dir: str, plugin: str, env: dict[str, str], stdin: byt
             raise CniError(
                 100, f"plugin {plugin} wrote no JSON", out[:200].decode(errors="replace")
             ) from None
-    if proc.returncode != 0:
+    if await child.wait() != 0:
         raise CniError(
             int(result.get("code") or 100),
             str(result.get("msg") or err.decode(errors="replace")[:300]),

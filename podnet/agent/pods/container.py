@@ -18,6 +18,7 @@ from podnet.agent.pods.status import ContainerView
 from podnet.api.timestamps import rfc3339
 from podnet.images.registry import ImageError, resolve_image
 from podnet.kernel import proc
+from podnet.kernel.spawn import Child, spawn
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Handle:
 
     pid: int
     ticks: int
-    process: asyncio.subprocess.Process | None = None
+    process: Child | None = None
 
     async def wait(self) -> int | None:
         if self.process is not None:
@@ -120,14 +121,7 @@ class Container:
         )  # one file per run: `kubectl logs --previous` reads the last but one
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{v.restart_count}.log", "ab") as out:
-            p = await asyncio.create_subprocess_exec(
-                *full,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                start_new_session=True,
-            )
+            p = await spawn(full, env=env, stdout=out, stderr=out, start_new_session=True)
         ticks = proc.start_ticks(p.pid) or 0
         self._running(Handle(p.pid, ticks, p), rfc3339())
         self.on_event("Normal", "Created", f"Created container {self.name}")
@@ -177,12 +171,7 @@ class Container:
             resolved = resolve_image(str(self.spec.get("image") or ""), command, None)
             if isinstance(resolved, ImageError):
                 return 126
-            p = await asyncio.create_subprocess_exec(
-                *join_argv(pause_pid, resolved),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
+            p = await spawn(join_argv(pause_pid, resolved))
             try:
                 return exit_code(await asyncio.wait_for(p.wait(), timeout))
             except TimeoutError:

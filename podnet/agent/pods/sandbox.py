@@ -21,6 +21,7 @@ from typing import Any
 
 from podnet.agent.pods import cni
 from podnet.kernel import named_netns, proc
+from podnet.kernel.spawn import Child, spawn
 
 Obj = dict[str, Any]
 ENTER = str(Path(__file__).resolve().parents[2] / "kernel" / "enter.py")
@@ -150,13 +151,7 @@ class Sandboxes:
             net = f"/run/netns/{rec.netns}" if rec.netns else "/proc/self/ns/net"
             argv = enter_argv("--net", net, "--files", str(d), "--hostname", hostname, argv=PAUSE_ARGV)
             with open(d / "pause.log", "ab") as log:
-                p = await asyncio.create_subprocess_exec(
-                    *argv,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=log,
-                    start_new_session=True,
-                )
+                p = await spawn(argv, stderr=log, start_new_session=True)
             self._pause_procs[rec.uid] = p
             ticks = await self._wait_ticks(p.pid)
             if ticks is None:
@@ -167,7 +162,7 @@ class Sandboxes:
             rec.pause = ProcessRecord(p.pid, ticks)
             self.save(rec)
 
-    _pause_procs: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+    _pause_procs: dict[str, Child] = field(default_factory=dict)
 
     async def _wait_ticks(self, pid: int) -> int | None:
         """The pause's start ticks once it has exec'd (its namespaces are set by then)."""

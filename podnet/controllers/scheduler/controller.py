@@ -14,6 +14,7 @@ kube-scheduler's cache does), so a burst of pods still spreads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
@@ -55,6 +56,8 @@ class SchedulerController:
         self.client, self.pods, self.nodes, self.config = client, pods, nodes, config
         self.queue: WorkQueue[str] = WorkQueue(name=self.name)
         self._assumed: dict[str, str] = {}  # pod key → node, until the cache shows the binding
+        self._binding: set[asyncio.Task[None]] = set()
+        self._bind_slots = asyncio.Semaphore(16)  # bindings in flight at once
         pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new), self._pod_deleted)
         nodes.add_handler(self._node_changed, self._node_updated, self._node_changed)
 
@@ -96,24 +99,44 @@ class SchedulerController:
         if not node:
             await self._mark_unschedulable(pod, message)
             return
-        try:
-            await self.client.bind(ns, name, node)
-        except StatusError as exc:
-            if exc.code in (404, 409):  # gone, or bound by someone else meanwhile
-                log.info("binding %s: %s", key, exc.message)
-                return
-            raise
+        # Assume, then bind in the background (kube-scheduler's binding cycle): the next decision
+        # already counts this pod on its node, and does not wait for two API round trips (the
+        # binding and the event). Serial binding held a burst of 100 pods 2.6 s in the queue.
         self._assumed[key] = node
-        log.info("bound %s to %s", key, node)
-        await record_event(
-            self.client,
-            pod,
-            "Normal",
-            "Scheduled",
-            f"Successfully assigned {key} to {node}",
-            self.name,
-            self.config.clock(),
-        )
+        task = asyncio.create_task(self._bind(pod, key, ns, name, node))
+        self._binding.add(task)
+        task.add_done_callback(self._binding.discard)
+
+    async def _bind(self, pod: Obj, key: str, ns: str, name: str, node: str) -> None:
+        async with self._bind_slots:
+            try:
+                await self.client.bind(ns, name, node)
+            except StatusError as exc:
+                self._assumed.pop(key, None)  # forget the assumption: the load was never there
+                if exc.code in (404, 409):  # gone, or bound by someone else meanwhile
+                    log.info("binding %s: %s", key, exc.message)
+                    return
+                log.warning("binding %s to %s failed: %s", key, node, exc.message)
+                self.queue.add_rate_limited(key)
+                return
+            except Exception as exc:  # the API is unreachable: try again later, elsewhere maybe
+                self._assumed.pop(key, None)
+                log.warning("binding %s to %s failed: %r", key, node, exc)
+                self.queue.add_rate_limited(key)
+                return
+            log.info("bound %s to %s", key, node)
+            try:
+                await record_event(
+                    self.client,
+                    pod,
+                    "Normal",
+                    "Scheduled",
+                    f"Successfully assigned {key} to {node}",
+                    self.name,
+                    self.config.clock(),
+                )
+            except Exception as exc:  # an event is best effort; the binding stands
+                log.info("event for %s: %r", key, exc)
 
     async def _mark_unschedulable(self, pod: Obj, message: str) -> None:
         conds = (pod.get("status") or {}).get("conditions") or []

@@ -115,4 +115,4 @@ def test_parse_echoed_link() -> None:
         + attr(4, struct.pack("=I", 1500))
     )
     link = parse_link(body)
-    assert (link.index, link.name, link.link) == (9, "pnabc", 2)
+    assert (link.index, link.name, link.link, link.mtu) == (9, "pnabc", 2, 1500)
