@@ -211,6 +211,7 @@ def _components(
         mode=cfg.proxy_mode,
         cluster_cidr=cfg.cluster_cidr,  # type: ignore[arg-type]
         lb_algorithm=cfg.lb_algorithm,  # type: ignore[arg-type]
+        service_cidr=cfg.service_cidr,
     )
 
     async def proxy(stop: asyncio.Event) -> None:

@@ -15,6 +15,7 @@ class ProxyConfig:
     node_name: str
     mode: Literal["nftables", "iptables"] = "nftables"
     cluster_cidr: str = "10.244.0.0/16"
+    service_cidr: str | None = None  # set: unserved ClusterIP ports rejected, unallocated IPs dropped
     lb_algorithm: Literal["random", "round-robin", "source-hash"] = "random"
     min_sync_period: float = 0.0  # debounce: changes arriving closer than this are synced together
     sync_period: float = 30.0  # periodic full resync (repairs hand-made damage)

@@ -197,10 +197,25 @@ DECLS = {
 }
 
 
-def render_full(st: State, cluster_cidr: str, algorithm: str = "random") -> str:
+def render_full(
+    st: State, cluster_cidr: str, algorithm: str = "random", service_cidr: str | None = None
+) -> str:
     """The whole table, replacing any previous one in the same transaction (established flows keep
-    their conntrack entries, so they survive)."""
+    their conntrack entries, so they survive).
+
+    With ``service_cidr``, new connections that the NAT stage left addressed to the service range
+    are refused as kube-proxy's nftables mode refuses them: a ClusterIP on a port it does not serve
+    is rejected at once, an address of the range no Service holds is dropped (it must not leave the
+    node towards a default route). The filter hooks run after DNAT, so a served port never gets
+    here: its destination is an endpoint by then.
+    """
     cidr = ipaddress.IPv4Network(cluster_cidr)
+    checks = []
+    if service_cidr:
+        checks = [
+            "\t\tct state new ip daddr @cluster-ips reject",
+            f"\t\tct state new ip daddr {ipaddress.IPv4Network(service_cidr)} drop",
+        ]
     t = TABLE
     out = [f"table ip {t} {{}}", f"delete table ip {t}", f"table ip {t} {{"]
     for decl in DECLS.values():
@@ -243,6 +258,8 @@ def render_full(st: State, cluster_cidr: str, algorithm: str = "random") -> str:
             "\t\tct state new ip daddr . meta l4proto . th dport @no-endpoints reject",
             "\t\tct state new ip daddr . meta l4proto . th dport @no-local drop",
         ]
+        if hook != "input":  # ClusterIPs are on no interface: such traffic is forwarded or sent
+            out += checks
         if hook == "input":
             out += [
                 "\t\tct state new fib daddr type local meta l4proto . th dport @np-no-endpoints reject",

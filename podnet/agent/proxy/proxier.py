@@ -88,7 +88,9 @@ class NftProxier:
             tracker = StateTracker(self.config.node_name)
             tracker.update(ports)
         self.tracker = tracker
-        text = nftables.render_full(tracker.state, self.config.cluster_cidr, self.config.lb_algorithm)
+        text = nftables.render_full(
+            tracker.state, self.config.cluster_cidr, self.config.lb_algorithm, self.config.service_cidr
+        )
         return old, tracker.state if new is None else new, text, "full"
 
     def _health(self, ports: list[ServicePort]) -> dict[int, tuple[str, str, int]]:

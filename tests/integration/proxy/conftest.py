@@ -37,6 +37,7 @@ NODE_IP = "172.18.0.3"
 CLIENT_IP = "172.18.0.250"
 GATEWAY = "10.244.1.1"
 LB_IP = "172.18.255.200"
+SERVICE_CIDR = "10.96.0.0/12"
 PODS = {"pod-a": "10.244.1.2", "pod-b": "10.244.1.3", "pod-c": "10.244.1.4"}
 Obj = dict[str, Any]
 
@@ -168,7 +169,7 @@ class Proxy:
 
     def _start(self) -> subprocess.Popen[str]:
         argv = [sys.executable, "-m", "tests.integration.proxy.driver", "--node", NODE, "--mode", self.mode,
-                "--lb-algorithm", self.algorithm]  # fmt: skip
+                "--lb-algorithm", self.algorithm, "--service-cidr", SERVICE_CIDR]  # fmt: skip
         return subprocess.Popen(["ip", "netns", "exec", self.lab.node, *argv], cwd=ROOT, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
 

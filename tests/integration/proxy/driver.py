@@ -39,8 +39,11 @@ def main() -> None:
     parser.add_argument("--node", required=True)
     parser.add_argument("--mode", default="nftables")
     parser.add_argument("--lb-algorithm", default="random")
+    parser.add_argument("--service-cidr", default=None)
     args = parser.parse_args()
-    config = ProxyConfig(node_name=args.node, mode=args.mode, lb_algorithm=args.lb_algorithm)
+    config = ProxyConfig(
+        node_name=args.node, mode=args.mode, lb_algorithm=args.lb_algorithm, service_cidr=args.service_cidr
+    )
     asyncio.run(serve(config))
 
 

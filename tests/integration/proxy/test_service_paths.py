@@ -202,3 +202,20 @@ def test_pods_reach_a_local_policy_load_balancer_through_any_endpoint(lab: Lab, 
 def lab_ext_route(lab: Lab, ip: str) -> None:
     """The outside client reaches ``ip`` through the node (what the L2 announcement gives on a LAN)."""
     sh("ip", "-n", lab.ext, "route", "replace", f"{ip}/32", "via", NODE_IP)
+
+
+def test_unserved_cluster_ip_ports_are_refused_and_unallocated_addresses_dropped(
+    lab: Lab, proxy: Proxy
+) -> None:
+    svc = service("web", "10.96.1.30", WEB_PORTS[:1])
+    proxy.sync([svc], [endpoint_slice("web", [endpoint("pod-a")], WEB_SLICE_PORTS)], full=True)
+    client = lab.pod("pod-c")
+    assert lab.http(client, "http://10.96.1.30/hostname") == "pod-a"  # the served port still works
+    assert lab.http(lab.node, "http://10.96.1.30/hostname") == "pod-a"
+    if proxy.mode == "iptables":
+        pytest.skip("kube-proxy's iptables mode has no such checks; only its nftables mode")
+    for where in (client, lab.node):
+        with pytest.raises(ConnectionRefusedError):  # a ClusterIP on a port it does not serve: at once
+            lab.connect(where, "10.96.1.30", 81).close()
+        with pytest.raises(TimeoutError):  # no Service holds this address: dropped, as kube-proxy does
+            lab.connect(where, "10.96.1.31", 80, timeout=0.5).close()

@@ -60,6 +60,15 @@ def test_cluster_ip_service_renders_flat_maps() -> None:
     assert "add element ip podnet-proxy services { 10.96.0.10 . tcp . 80 : goto sel-2 }" in text
     assert "ip daddr @cluster-ips ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x4000" in text
     assert "jhash ip saddr mod 2" in nftables.render_full(st, "10.244.0.0/16", "source-hash")
+    assert "@cluster-ips reject" not in text  # no service CIDR given: no range checks
+    checked = nftables.render_full(st, "10.244.0.0/16", service_cidr="10.96.0.0/12")
+    chains = {c.split(" {")[0]: c for c in checked.split("\tchain ")[1:]}
+    for hook in ("filter-forward", "filter-output"):  # after DNAT, so a served port never gets here
+        assert (
+            "ct state new ip daddr @cluster-ips reject\n\t\tct state new ip daddr 10.96.0.0/12 drop"
+            in chains[hook]
+        )
+    assert "10.96.0.0/12" not in chains["filter-input"]  # no ClusterIP is local to the node
 
 
 def test_no_endpoints_reject_and_local_policy_drop() -> None:
