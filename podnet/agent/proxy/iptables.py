@@ -107,9 +107,13 @@ def _external(
     pods_short_circuit = sp.external_local and bool(internal)
     if external or pods_short_circuit:
         nat_chains.append(ext)
-        if pods_short_circuit:  # pods are not external clients: any endpoint serves them
+        if pods_short_circuit:  # pods and the node itself are not external clients: any endpoint serves them
             nat.append(f'-A {ext} -m comment --comment "pod traffic for {sp.key} external destinations" '
                        f"-s {cidr} -j {svc}")  # fmt: skip
+            nat.append(f'-A {ext} -m comment --comment "masquerade LOCAL traffic for {sp.key} external destinations" '
+                       f"-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ")  # fmt: skip
+            nat.append(f'-A {ext} -m comment --comment "route LOCAL traffic for {sp.key} external destinations" '
+                       f"-m addrtype --src-type LOCAL -j {svc}")  # fmt: skip
         if external and sp.external_local:
             nat_chains.append(svl)
             _balance(svl, sp, external, nat)

@@ -12,9 +12,10 @@ services, while flat maps load in under a second. Here every service port is map
 - ``no-endpoints`` / ``np-no-endpoints``: service ports without endpoints, rejected at once in the filter hooks;
   ``no-local`` / ``np-no-local``: external traffic to a Local-policy service with no local endpoint;
 - ``hairpin``: (endpoint, endpoint) pairs, masqueraded so a pod reaches itself through its service;
-- ``ext-from-pods`` / ``np-from-pods``: pods are not external clients, so their traffic to the
-  LoadBalancer IPs, externalIPs and NodePorts of a Local-policy service may use any endpoint, as
-  kube-proxy's "pod traffic for external destinations" rule does (backends from index 1024);
+- ``ext-from-pods`` / ``np-from-pods``: pods and the node itself are not external clients, so their
+  traffic to the LoadBalancer IPs, externalIPs and NodePorts of a Local-policy service may use any
+  endpoint, as kube-proxy's "pod traffic" and "LOCAL traffic for external destinations" rules do
+  (backends from index 1024);
 - session affinity (per client and service port, as kube-proxy's ``recent`` lists): ``affinity``
   (client, VIP, protocol, port) -> endpoint index with the service's timeout, refreshed on each new
   connection and copied into the ct mark before the DNAT through ``aff-backends`` (chains
@@ -241,6 +242,11 @@ def render_full(
         "\t}",
         "\tchain output {",
         "\t\ttype nat hook output priority -100; policy accept;",
+        # the node itself is no external client either (kube-proxy: "route LOCAL traffic for ...
+        # external destinations"): its own connections to a Local-policy LB/externalIP/NodePort
+        # may use any endpoint, not only this node's
+        "\t\tip daddr . meta l4proto . th dport vmap @ext-from-pods",
+        "\t\tfib daddr type local meta l4proto . th dport vmap @np-from-pods",
         "\t\tjump entry",
         "\t}",
         "\tchain postrouting {",

@@ -219,3 +219,21 @@ def test_unserved_cluster_ip_ports_are_refused_and_unallocated_addresses_dropped
             lab.connect(where, "10.96.1.30", 81).close()
         with pytest.raises(TimeoutError):  # no Service holds this address: dropped, as kube-proxy does
             lab.connect(where, "10.96.1.31", 80, timeout=0.5).close()
+
+
+def test_the_node_and_pods_reach_a_local_policy_service_through_any_endpoint(lab: Lab, proxy: Proxy) -> None:
+    svc = service(
+        "lbr", "10.96.1.32", [{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30085}],
+        type="LoadBalancer", externalTrafficPolicy="Local", healthCheckNodePort=32105,
+        externalIPs=["198.51.100.12"], status={"loadBalancer": {"ingress": [{"ip": LB_IP}]}},
+    )  # fmt: skip
+    # pod-b answers from this node's bridge, but the slice places it on node-2: no local endpoint
+    proxy.sync([svc], [endpoint_slice("lbr", [endpoint("pod-b", node="node-2")])], full=True)
+    for url in (f"http://{LB_IP}", f"http://{NODE_IP}:30085"):  # the node has no route to 198.51.100/24
+        assert lab.http(lab.node, f"{url}/hostname") == "pod-b"  # the node itself: any endpoint
+    for url in (f"http://{LB_IP}", "http://198.51.100.12", f"http://{NODE_IP}:30085"):
+        assert lab.http(lab.pod("pod-c"), f"{url}/hostname") == "pod-b"  # a pod: any endpoint
+    # (the externalIP is left out: the node has no route there, so it answers with a rate-limited ICMP)
+    for ip, port in ((LB_IP, 80), (NODE_IP, 30085)):
+        with pytest.raises(TimeoutError):  # an outside client: only local endpoints, and there are none
+            lab.connect(lab.ext, ip, port, timeout=0.5).close()
