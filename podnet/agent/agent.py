@@ -22,6 +22,7 @@ import podnet
 from podnet.agent import kubelet_api, node
 from podnet.agent.cni.install import install_cni_binary
 from podnet.agent.cni.server import CniServer
+from podnet.agent.health import Health
 from podnet.agent.pods import files
 from podnet.agent.pods.manager import PodManager
 from podnet.agent.pods.sandbox import Sandboxes
@@ -127,9 +128,10 @@ async def run_agent(client: ApiClient, cfg: AgentConfig, stop: asyncio.Event) ->
         cni_server = CniServer(str(cfg.cni_socket))
         cni_server.start()
         write_cni_config(cfg, pod_cidr)
-        for name, start in _components(client, cfg, factory).items():
+        health = Health()
+        for name, start in _components(client, cfg, factory, health).items():
             if name in cfg.components:
-                tasks.append(asyncio.create_task(supervise(name, start, stop), name=name))
+                tasks.append(asyncio.create_task(supervise(name, start, stop, health), name=name))
         factory.start()
         await node.set_ready(client, cfg.node_name, True)
         log.info("node %s is Ready", cfg.node_name)
@@ -146,21 +148,30 @@ async def run_agent(client: ApiClient, cfg: AgentConfig, stop: asyncio.Event) ->
 
 
 async def supervise(
-    name: str, start: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
+    name: str,
+    start: Callable[[asyncio.Event], Awaitable[None]],
+    stop: asyncio.Event,
+    health: Health | None = None,
 ) -> None:
     """Run one component; if it fails, log why and start it again (with back-off) instead of taking
     the whole node down with it, as kubelet's and kube-proxy's loops keep going."""
+    health = health or Health()
     delay = 1.0
     for _ in range(10**9):  # until the agent stops
         try:
+            health.running(name)
             await start(stop)
             if stop.is_set():
+                health.stopped(name)
                 return
             log.warning("%s ended on its own; starting it again", name)
+            health.failed(name, "ended on its own")
         except asyncio.CancelledError:
+            health.stopped(name)
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("%s failed; starting it again in %.0fs", name, delay)
+            health.failed(name, repr(exc))
         try:
             await asyncio.wait_for(stop.wait(), delay)
             return
@@ -169,7 +180,7 @@ async def supervise(
 
 
 def _components(
-    client: ApiClient, cfg: AgentConfig, factory: InformerFactory
+    client: ApiClient, cfg: AgentConfig, factory: InformerFactory, health: Health | None = None
 ) -> dict[str, Callable[[asyncio.Event], Awaitable[None]]]:
     runtime = RuntimeConfig(
         node_name=cfg.node_name,
@@ -189,7 +200,7 @@ def _components(
     manager = PodManager(client, runtime, sandboxes, factory)
 
     async def pods(stop: asyncio.Event) -> None:
-        runner = await kubelet_api.serve(manager, cfg.node_ip)
+        runner = await kubelet_api.serve(manager, cfg.node_ip, health=health)
         try:
             await manager.run(stop)
         finally:

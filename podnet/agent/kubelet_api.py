@@ -1,7 +1,7 @@
 """The agent's kubelet-style HTTP endpoint on the node (port 10250): what the API server proxies to.
 
 ``GET /containerLogs/<namespace>/<pod>/<container>?follow=&tailLines=&previous=&limitBytes=`` is what
-the API server calls for ``kubectl logs``; ``/healthz`` answers ok. Plain HTTP on the node network:
+the API server calls for ``kubectl logs``; ``/healthz`` answers for the agent's components. Plain HTTP on the node network:
 in a lab that network is private to the lab (a real deployment would put TLS here, as kubelet does).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from podnet.agent.health import Health
 from podnet.agent.pods.logs import run_logs, stream_log
 from podnet.agent.pods.manager import PodManager
 
@@ -19,9 +20,15 @@ def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") and value.lstrip("-").isdigit() else None  # type: ignore[union-attr]
 
 
-def make_app(manager: PodManager) -> web.Application:
-    async def healthz(_request: web.Request) -> web.Response:
-        return web.Response(text="ok")
+def make_app(manager: PodManager, health: Health | None = None) -> web.Application:
+    async def healthz(request: web.Request) -> web.Response:
+        """ "ok" (200) while every component runs; ``?verbose`` lists them as Kubernetes' healthz does."""
+        if health is None:
+            return web.Response(text="ok")
+        ok, text = health.report()
+        return web.Response(
+            text=text if "verbose" in request.query or not ok else "ok", status=200 if ok else 500
+        )
 
     async def container_logs(request: web.Request) -> web.StreamResponse:
         ns, pod, name = request.match_info["ns"], request.match_info["pod"], request.match_info["container"]
@@ -63,8 +70,10 @@ def make_app(manager: PodManager) -> web.Application:
     return app
 
 
-async def serve(manager: PodManager, address: str, port: int = KUBELET_PORT) -> web.AppRunner:
-    runner = web.AppRunner(make_app(manager), access_log=None)
+async def serve(
+    manager: PodManager, address: str, port: int = KUBELET_PORT, health: Health | None = None
+) -> web.AppRunner:
+    runner = web.AppRunner(make_app(manager, health), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, address, port, reuse_address=True).start()
     return runner

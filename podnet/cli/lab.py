@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 NAME_HELP = "lab name (default: podnet)"
 
@@ -162,7 +163,100 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"\n{'NODE':<12} {'INTERNAL-IP':<15} {'POD-CIDR':<16} {'READY':<8} {'LEASE-AGE'}")
     for line in nodes:
         print(line)
-    return 0 if st.healthy else 1
+    rows = asyncio.run(_component_health(args.name, st))
+    print(f"\n{'COMPONENT':<20} {'WHERE':<14} HEALTH")
+    for component, where, ok, detail in rows:
+        print(f"{component:<20} {where:<14} {'ok' if ok else 'FAILING'}{': ' + detail if detail else ''}")
+    return 0 if st.healthy and all(ok for _, _, ok, _ in rows) else 1
+
+
+async def _component_health(lab: str, st: Any) -> list[tuple[str, str, bool, str]]:
+    """(component, where, healthy, detail) for the API server, the controller-manager, every node's
+    agent (its components, from the agent's /healthz?verbose) and cluster DNS."""
+    from podnet.api.scheme import resource
+    from podnet.client.kubeconfig import load_kubeconfig
+    from podnet.client.rest import RestClient
+    from podnet.lab.state import kubeconfig_path
+
+    rows: list[tuple[str, str, bool, str]] = []
+    client = RestClient(load_kubeconfig(kubeconfig_path(lab)))
+    try:
+        session = await client.session()
+        try:
+            async with session.get(client.url("/readyz"), headers=client.headers("")) as resp:
+                text = (await resp.text()).strip()
+                rows.append(
+                    (
+                        "apiserver",
+                        "control-plane",
+                        resp.status == 200,
+                        "" if resp.status == 200 else text[:200],
+                    )
+                )
+        except Exception as exc:  # unreachable is a health answer, not a crash
+            rows.append(("apiserver", "control-plane", False, f"unreachable: {exc}"))
+        server = next((p for p in st.processes if p.name == "apiserver"), None)
+        cm = _child_named(server.pid, "controller-manager") if server is not None and server.running else None
+        rows.append(("controller-manager", "control-plane", cm is not None, "" if cm else "no process"))
+        nodes = (await client.list(resource("nodes"))).get("items") or []
+        for n in nodes:
+            name = n["metadata"]["name"]
+            ip = next((a["address"] for a in (n.get("status") or {}).get("addresses") or []
+                       if a.get("type") == "InternalIP"), "")  # fmt: skip
+            ok, detail = await asyncio.to_thread(_agent_health, lab, name, ip)
+            rows.append(("agent", name, ok, detail))
+        deps = (await client.list(resource("deployments"), "kube-system")).get("items") or []
+        for d in deps:
+            if (d["metadata"].get("labels") or {}).get("k8s-app") != "kube-dns":
+                continue
+            want = int((d.get("spec") or {}).get("replicas") or 0)
+            ready = int((d.get("status") or {}).get("readyReplicas") or 0)
+            rows.append(("dns", "kube-system", ready >= want > 0, f"{ready}/{want} replicas ready"))
+    except Exception as exc:  # the API went away midway: say so
+        rows.append(("apiserver", "control-plane", False, f"unreachable: {exc}"))
+    finally:
+        await client.close()
+    return rows
+
+
+def _child_named(pid: int, word: str) -> int | None:
+    """A child of ``pid`` whose command line has ``word`` (the server's controller-manager)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    for child in children:
+        try:
+            if word in Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode():
+                return int(child)
+        except OSError:
+            continue
+    return None
+
+
+def _agent_health(lab: str, node: str, ip: str) -> tuple[bool, str]:
+    """GET the agent's /healthz?verbose from inside the node (the kubelet port is on the node network)."""
+    import urllib.error
+    import urllib.request
+
+    from podnet.kernel.named_netns import run_in_netns
+    from podnet.lab.topology import netns_name
+
+    def get() -> tuple[bool, str]:
+        try:
+            with urllib.request.urlopen(f"http://{ip}:10250/healthz?verbose", timeout=2) as resp:
+                body = resp.read().decode(errors="replace")
+                return True, ", ".join(line[3:] for line in body.splitlines() if line.startswith("[+]"))
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode(errors="replace")
+            return False, "; ".join(line[3:] for line in body.splitlines() if line.startswith("[-]"))
+        except OSError as exc:
+            return False, f"unreachable: {exc}"
+
+    try:
+        return run_in_netns(netns_name(lab, node), get)
+    except OSError as exc:
+        return False, f"node namespace: {exc}"
 
 
 async def _nodes(kubeconfig: Path) -> list[str]:

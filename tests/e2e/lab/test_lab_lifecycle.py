@@ -45,9 +45,15 @@ def test_up_twice_labs_coexist_status_and_down_leaves_nothing(lab_name: str) -> 
         again = podnet("up", "--name", lab_name)
         assert again.returncode == 1 and "already exists" in again.stdout
         lab2 = make_lab(other, "--nodes", "1", "--backend", "vxlan")
-        status = podnet("status", "--name", lab_name)
-        assert status.returncode == 0, status.stdout + status.stderr
+        # healthy once DNS's replicas are Ready too (up does not wait for them)
+        status = wait_until(
+            lambda: (s := podnet("status", "--name", lab_name)).returncode == 0 and s, 30, 0.5
+        )
         assert "node-1" in status.stdout and "Ready" in status.stdout and "10.244.0.0/24" in status.stdout
+        health = {tuple(line.split()[:3]) for line in status.stdout.split("COMPONENT", 1)[1].splitlines()[1:]}
+        assert {("apiserver", "control-plane", "ok"), ("controller-manager", "control-plane", "ok"),
+                ("agent", "node-1", "ok:"), ("dns", "kube-system", "ok:")} <= health, status.stdout  # fmt: skip
+        assert "pods ok, policy ok, proxy ok, routing ok" in status.stdout
         assert podnet("kubeconfig", "--name", other).stdout.strip() == f"/run/podnet/{other}/kubeconfig"
         assert lab.kubectl("get", "nodes", "-o", "name").split() == ["node/node-1"]
         assert lab2.kubectl("get", "nodes", "-o", "name").split() == ["node/node-1"]
