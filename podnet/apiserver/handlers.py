@@ -389,7 +389,7 @@ class ResourceHandler:
         try:
             done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             tasks[1].cancel()  # the writer stops here; what it has not sent yet goes out below
-            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a broken client: flush says so
                 await tasks[1]
             await flush()
             for task in done:
