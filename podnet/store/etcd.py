@@ -51,6 +51,7 @@ from podnet.store.mvcc import prefix_end
 
 _NUL = b"\0"  # as range_end: "every key >= key"
 _UNAVAILABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+RECONNECT_WAIT_S = 2.0
 _METHODS: dict[str, tuple[Any, Any]] = {
     "/etcdserverpb.KV/Range": (rpc_pb2.RangeRequest, rpc_pb2.RangeResponse),
     "/etcdserverpb.KV/Txn": (rpc_pb2.TxnRequest, rpc_pb2.TxnResponse),
@@ -130,23 +131,29 @@ class EtcdStore:
             raise StoreUnavailable("the store is closed")
         req_type, resp_type = _METHODS[method]
         failures = []
-        for step in range(len(self._targets)):
-            index = (self._current + step) % len(self._targets)
-            target = self._targets[index]
-            call: Callable[..., Any] = self._channel(target).unary_unary(
-                method,
-                request_serializer=req_type.SerializeToString,
-                response_deserializer=resp_type.FromString,
-            )
-            try:
-                reply = await call(request, timeout=self._timeout)
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() in _UNAVAILABLE:
-                    failures.append(f"{target}: {exc.details() or exc.code()}")
-                    continue
-                raise error_from(exc) from exc
-            self._current = index
-            return reply
+        # First round fail-fast on every endpoint (a dead one costs nothing); second round waits up
+        # to RECONNECT_WAIT_S in all for a channel to come back: after an etcd restart grpc's
+        # channel sits in its reconnect back-off and would otherwise refuse calls for up to a second
+        # that a fresh connection (the gateway's way) would have served.
+        for ready_wait in (False, True):
+            for step in range(len(self._targets)):
+                index = (self._current + step) % len(self._targets)
+                target = self._targets[index]
+                call: Callable[..., Any] = self._channel(target).unary_unary(
+                    method,
+                    request_serializer=req_type.SerializeToString,
+                    response_deserializer=resp_type.FromString,
+                )
+                timeout = RECONNECT_WAIT_S / len(self._targets) if ready_wait else self._timeout
+                try:
+                    reply = await call(request, timeout=timeout, wait_for_ready=ready_wait)
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() in _UNAVAILABLE:
+                        failures.append(f"{target}: {exc.details() or exc.code()}")
+                        continue
+                    raise error_from(exc) from exc
+                self._current = index
+                return reply
         raise StoreUnavailable(f"no etcd endpoint answered: {'; '.join(failures)}")
 
     async def get(self, key: str) -> KeyValue | None:
