@@ -180,3 +180,36 @@ def test_matrix_agrees_with_the_policies(np_lab: Lab) -> None:
     out = podnet("netpol", "matrix", "--name", np_lab.name, "-n", "x", "-n", "ny", "--ports", "8080")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "x/c" in out.stdout and "X" in out.stdout
+
+
+def test_policies_hold_for_traffic_through_services_and_ip_block_sees_local_clients(np_lab: Lab) -> None:
+    """Enforced after DNAT (ClusterIP and NodePort), and with externalTrafficPolicy Local the outside
+    client's own address is what ipBlock matches."""
+    np_lab.kubectl.apply({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "a-svc", "namespace": "x"},
+        "spec": {"type": "NodePort", "externalTrafficPolicy": "Local", "selector": {"app": "a"},
+                 "ports": [{"port": 80, "targetPort": "http", "nodePort": 30090}]},
+    })  # fmt: skip
+    vip = np_lab.kubectl("get", "svc", "a-svc", "-n", "x", "-o", "jsonpath={.spec.clusterIP}").strip()
+    node_ip = np_lab.pod("a", "x")["status"]["hostIP"]  # a runs on node-1: Local serves there
+
+    def outside() -> bool:
+        out = np_lab.host(
+            "external", "curl", "-s", "--max-time", "1", f"http://{node_ip}:30090/clientip", check=False
+        )
+        return out.startswith("172.18.0.250:")  # the client's own address reached the pod
+
+    try:
+        wait_until(lambda: can(np_lab, "b", "ny", vip, 80) and outside(), timeout=10, interval=0.2)
+        np_lab.kubectl.apply(policy("only", "x", {"podSelector": {"matchLabels": {"app": "a"}}, "ingress": [{"from": [
+            {"namespaceSelector": {"matchLabels": {"team": "blue"}}},
+            {"ipBlock": {"cidr": "172.18.0.250/32"}}]}]}))  # fmt: skip
+        expect(np_lab, "c", "x", vip, False, port=80)  # through the ClusterIP, after DNAT: still denied
+        expect(np_lab, "b", "ny", vip, True, port=80)
+        wait_until(outside, timeout=5, interval=0.2)  # allowed by ipBlock: its source was kept
+        np_lab.kubectl.apply(policy("only", "x", {"podSelector": {"matchLabels": {"app": "a"}}, "ingress": [{"from": [
+            {"ipBlock": {"cidr": "172.18.0.0/16", "except": ["172.18.0.250/32"]}}]}]}))  # fmt: skip
+        wait_until(lambda: not outside(), timeout=5, interval=0.2)
+        expect(np_lab, "b", "ny", vip, False, port=80)
+    finally:
+        np_lab.kubectl("delete", "svc", "a-svc", "-n", "x")
