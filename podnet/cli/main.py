@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from podnet.cli import agent, controller_manager, dns, lab, netpol, server
+from podnet.cli import agent, controller_manager, dns, lab, netpol, server, trace
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     dns.add_parser(sub)
     netpol.add_parser(sub)
     lab.add_parsers(sub)
+    trace.add_parser(sub)
     return parser
 
 

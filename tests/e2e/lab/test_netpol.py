@@ -213,3 +213,22 @@ def test_policies_hold_for_traffic_through_services_and_ip_block_sees_local_clie
         expect(np_lab, "b", "ny", vip, False, port=80)
     finally:
         np_lab.kubectl("delete", "svc", "a-svc", "-n", "x")
+
+
+def test_trace_shows_the_rule_that_dropped_a_connection_and_cleans_up(np_lab: Lab) -> None:
+    a = ip(np_lab, "a", "x")
+    open_run = podnet("trace", "--name", np_lab.name, "-n", "ny", "b", "--to", f"{a}:8080")
+    assert open_run.returncode == 0, open_run.stderr
+    assert f"ny/b ({ip(np_lab, 'b', 'ny')}) -> {a}:8080/tcp: connected" in open_run.stdout
+    assert "node-1:" in open_run.stdout and "node-2:" in open_run.stdout  # b on node-2, a on node-1
+    assert "syn,ack" in open_run.stdout  # the reply was traced too
+    np_lab.kubectl.apply(
+        policy("deny", "x", {"podSelector": {"matchLabels": {"app": "a"}}, "policyTypes": ["Ingress"]})
+    )
+    expect(np_lab, "b", "ny", a, False)
+    denied = podnet("trace", "--name", np_lab.name, "-n", "ny", "b", "--to", f"{a}:8080")
+    assert "timed out" in denied.stdout
+    node1 = denied.stdout.split("node-1:", 1)[1].split("node-2:", 1)[0]  # a's node: where it is dropped
+    assert "ip podnet-policy in-" in node1 and " drop  => drop" in node1, denied.stdout
+    for node in ("node-1", "node-2"):  # the marking tables are gone
+        assert "podnet-trace" not in np_lab.host(node, "nft", "list", "tables")

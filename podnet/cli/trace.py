@@ -1,0 +1,131 @@
+"""``podnet trace``: open one connection from a pod and show every rule its packets meet, per node.
+
+    podnet trace [--name LAB] [-n NS] POD --to HOST:PORT [--protocol tcp|udp]
+
+How (podnet/lab/trace.py): a throwaway nftables table in every node marks the connection's first
+packet and its first reply with nftrace; ``nft monitor trace`` in each node reports the base chains
+and rules they pass — the service proxy's DNAT, the NetworkPolicy verdicts, the masquerade — then the
+tables go, whatever happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import subprocess
+import sys
+import time
+
+from podnet.lab import trace as tr
+
+# connects (TCP) or sends one datagram and waits for an answer (UDP); prints what happened
+_PROBE = r"""
+import socket, sys
+host, port, proto = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+try:
+    if proto == "tcp":
+        socket.create_connection((host, port), timeout=2).close()
+        print("connected")
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+        s.sendto(b"hostname", (host, port)); s.recvfrom(2048); print("answered")
+except socket.timeout:
+    print("timed out (no answer: dropped somewhere)")
+except OSError as e:
+    print(f"failed: {e.strerror or e}")
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("trace", help="every nftables rule a pod's connection meets, node by node")
+    p.add_argument("--name", default="podnet", help="the lab (default: podnet)")
+    p.add_argument("-n", "--namespace", default="default")
+    p.add_argument("pod")
+    p.add_argument("--to", required=True, help="HOST:PORT (an IP: a ClusterIP, a pod, a node, outside)")
+    p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from podnet.cli.lab import _pod_exec_argv
+    from podnet.lab.state import load_state
+
+    host, sep, port = args.to.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        print(f"podnet trace: --to must be HOST:PORT, not {args.to!r}", file=sys.stderr)
+        return 2
+    state = load_state(args.name)
+    if state is None:
+        print(f"podnet trace: lab {args.name!r} does not exist", file=sys.stderr)
+        return 1
+    nodes = [(h.name, h.netns) for h in state.hosts if h.role == "node"]
+    try:
+        pod_ip = asyncio.run(_pod_ip(args.name, args.namespace, args.pod))
+        argv, env = asyncio.run(
+            _pod_exec_argv(
+                args.name, args.namespace, args.pod, "", ["python3", "-c", _PROBE, host, port, args.protocol]
+            )
+        )
+    except Exception as exc:  # no such pod, API down: one line, not a traceback
+        print(f"podnet trace: {exc}", file=sys.stderr)
+        return 1
+    table = f"podnet-trace-{secrets.token_hex(3)}"
+    monitors: list[tuple[str, subprocess.Popen[str]]] = []
+    installed: list[str] = []
+    try:
+        for _name, ns in nodes:
+            nft(ns, ["-f", "-"], tr.trace_table(table, pod_ip, args.protocol))
+            installed.append(ns)
+        for name, ns in nodes:
+            monitors.append((name, subprocess.Popen(["ip", "netns", "exec", ns, "nft", "monitor", "trace"],
+                                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)))  # fmt: skip
+        time.sleep(0.3)  # the monitors subscribe before the first packet
+        probe = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=15)
+        time.sleep(0.3)  # the last events reach the monitors
+    finally:
+        outputs = {}
+        for name, proc in monitors:
+            proc.terminate()
+            try:
+                outputs[name] = proc.communicate(timeout=5)[0]
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                outputs[name] = proc.communicate()[0]
+        for ns in installed:
+            subprocess.run(
+                ["ip", "netns", "exec", ns, "nft", "delete", "table", "ip", table], capture_output=True
+            )
+    result = (probe.stdout.strip() or probe.stderr.strip()[-200:]) or f"exit {probe.returncode}"
+    print(f"{args.namespace}/{args.pod} ({pod_ip}) -> {args.to}/{args.protocol}: {result}\n")
+    for name, _ns in nodes:
+        for line in tr.render(name, tr.parse(outputs.get(name, "").splitlines(), skip_table=table)):
+            print(line)
+    return 0
+
+
+def nft(ns: str, argv: list[str], stdin: str) -> None:
+    done = subprocess.run(
+        ["ip", "netns", "exec", ns, "nft", *argv], input=stdin, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"nft in {ns}: {done.stderr.strip()}")
+
+
+async def _pod_ip(lab: str, namespace: str, name: str) -> str:
+    from podnet.api.scheme import resource
+    from podnet.client.kubeconfig import load_kubeconfig
+    from podnet.client.rest import RestClient
+    from podnet.lab.state import kubeconfig_path
+
+    client = RestClient(load_kubeconfig(kubeconfig_path(lab)))
+    try:
+        pod = await client.get(resource("pods"), namespace, name)
+    finally:
+        await client.close()
+    ip = (pod.get("status") or {}).get("podIP")
+    if not ip:
+        raise RuntimeError(f"pod {namespace}/{name} has no IP yet")
+    if (pod.get("spec") or {}).get("hostNetwork"):
+        raise RuntimeError(f"pod {namespace}/{name} uses the node's network: trace a pod with its own IP")
+    return str(ip)
