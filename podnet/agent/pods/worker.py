@@ -120,6 +120,9 @@ class PodWorker:
     async def _run(self) -> None:
         try:
             for _ in range(10**9):  # until the pod is deleted; bounded for the linter's sake
+                # cleared before the round, not after: a container that exits (or an update that
+                # lands) while this round awaits must wake the next one, not wait out the delay
+                self.wake.clear()
                 try:
                     if self.gone or is_deleting(self.pod):
                         await self._terminate()
@@ -132,7 +135,6 @@ class PodWorker:
                 except Exception:  # one failed round (API away, a kernel hiccup) must not orphan the pod
                     log.exception("pod %s/%s: sync failed; retrying", self.namespace, self.name)
                     delay = REPORT_RETRY_S
-                self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), delay)
                 except TimeoutError:
