@@ -93,28 +93,22 @@ async def measure(client: RestClient, names: list[str], burst: bool = False, rat
 
     task = asyncio.create_task(watcher())
     cpu0 = cpu_busy_s()
-    if rate:
 
-        async def create_one(n: str) -> None:
-            started[n] = time.perf_counter()
-            await client.create(PODS, "default", pod(n))
+    async def create(n: str) -> None:
+        started[n] = time.perf_counter()
+        await client.create(PODS, "default", pod(n))
 
+    if rate:  # paced: the i-th create starts at i/rate s, whether the earlier ones are done or not
         t0, creating = time.perf_counter(), []
         for i, n in enumerate(names):
             await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
-            creating.append(asyncio.create_task(create_one(n)))
+            creating.append(asyncio.create_task(create(n)))
         await asyncio.gather(*creating)
     elif burst:
-
-        async def create(n: str) -> None:
-            started[n] = time.perf_counter()
-            await client.create(PODS, "default", pod(n))
-
         await asyncio.gather(*(create(n) for n in names))
     else:
         for n in names:
-            started[n] = time.perf_counter()
-            await client.create(PODS, "default", pod(n))
+            await create(n)
             await asyncio.wait_for(waiting[n].wait(), 60)
     await asyncio.wait_for(done.wait(), 180)
     CPU_PER_POD.append((cpu_busy_s() - cpu0) / len(names))

@@ -9,7 +9,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podnet.client.rest import RestClient
+    from podnet.lab.status import LabStatus
 
 NAME_HELP = "lab name (default: podnet)"
 
@@ -150,73 +154,70 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from podnet.lab.state import kubeconfig_path
     from podnet.lab.status import format_status, status
 
     st = status(args.name)
     print(format_status(st))
     try:
-        nodes = asyncio.run(_nodes(kubeconfig_path(args.name)))
+        nodes, rows = asyncio.run(_api_view(args.name, st))
     except Exception as exc:  # the API may be down: say so, the kernel view above still helps
         print(f"API server: unreachable ({exc})")
         return 1
     print(f"\n{'NODE':<12} {'INTERNAL-IP':<15} {'POD-CIDR':<16} {'READY':<8} {'LEASE-AGE'}")
     for line in nodes:
         print(line)
-    rows = asyncio.run(_component_health(args.name, st))
     print(f"\n{'COMPONENT':<20} {'WHERE':<14} HEALTH")
     for component, where, ok, detail in rows:
         print(f"{component:<20} {where:<14} {'ok' if ok else 'FAILING'}{': ' + detail if detail else ''}")
     return 0 if st.healthy and all(ok for _, _, ok, _ in rows) else 1
 
 
-async def _component_health(lab: str, st: Any) -> list[tuple[str, str, bool, str]]:
-    """(component, where, healthy, detail) for the API server, the controller-manager, every node's
-    agent (its components, from the agent's /healthz?verbose) and cluster DNS."""
+async def _api_view(lab: str, st: LabStatus) -> tuple[list[str], list[tuple[str, str, bool, str]]]:
+    """The node lines and the component health rows, through one API client."""
     from podnet.api.scheme import resource
     from podnet.client.kubeconfig import load_kubeconfig
     from podnet.client.rest import RestClient
     from podnet.lab.state import kubeconfig_path
 
-    rows: list[tuple[str, str, bool, str]] = []
     client = RestClient(load_kubeconfig(kubeconfig_path(lab)))
     try:
-        session = await client.session()
-        try:
-            async with session.get(client.url("/readyz"), headers=client.headers("")) as resp:
-                text = (await resp.text()).strip()
-                rows.append(
-                    (
-                        "apiserver",
-                        "control-plane",
-                        resp.status == 200,
-                        "" if resp.status == 200 else text[:200],
-                    )
-                )
-        except Exception as exc:  # unreachable is a health answer, not a crash
-            rows.append(("apiserver", "control-plane", False, f"unreachable: {exc}"))
-        server = next((p for p in st.processes if p.name == "apiserver"), None)
-        cm = _child_named(server.pid, "controller-manager") if server is not None and server.running else None
-        rows.append(("controller-manager", "control-plane", cm is not None, "" if cm else "no process"))
         nodes = (await client.list(resource("nodes"))).get("items") or []
-        for n in nodes:
-            name = n["metadata"]["name"]
-            ip = next((a["address"] for a in (n.get("status") or {}).get("addresses") or []
-                       if a.get("type") == "InternalIP"), "")  # fmt: skip
-            ok, detail = await asyncio.to_thread(_agent_health, lab, name, ip)
-            rows.append(("agent", name, ok, detail))
-        deps = (await client.list(resource("deployments"), "kube-system")).get("items") or []
-        for d in deps:
-            if (d["metadata"].get("labels") or {}).get("k8s-app") != "kube-dns":
-                continue
-            want = int((d.get("spec") or {}).get("replicas") or 0)
-            ready = int((d.get("status") or {}).get("readyReplicas") or 0)
-            rows.append(("dns", "kube-system", ready >= want > 0, f"{ready}/{want} replicas ready"))
-    except Exception as exc:  # the API went away midway: say so
-        rows.append(("apiserver", "control-plane", False, f"unreachable: {exc}"))
+        lines = await _node_lines(client, nodes)
+        return lines, await _component_health(client, lab, st, nodes)
     finally:
         await client.close()
+
+
+async def _component_health(
+    client: RestClient, lab: str, st: LabStatus, nodes: list[dict[str, Any]]
+) -> list[tuple[str, str, bool, str]]:
+    """(component, where, healthy, detail) for the API server, the controller-manager, every node's
+    agent (its components, from the agent's /healthz?verbose) and cluster DNS."""
+    from podnet.api.scheme import resource
+
+    rows: list[tuple[str, str, bool, str]] = []
+    session = await client.session()
+    async with session.get(client.url("/readyz"), headers=client.headers("")) as resp:
+        ready = resp.status == 200
+        rows.append(("apiserver", "control-plane", ready, "" if ready else (await resp.text()).strip()[:200]))
+    server = next((p for p in st.processes if p.name == "apiserver"), None)
+    cm = _child_named(server.pid, "controller-manager") if server is not None and server.running else None
+    rows.append(("controller-manager", "control-plane", cm is not None, "" if cm else "no process"))
+    for n in nodes:
+        ok, detail = await asyncio.to_thread(_agent_health, lab, n["metadata"]["name"], _internal_ip(n))
+        rows.append(("agent", n["metadata"]["name"], ok, detail))
+    for d in (await client.list(resource("deployments"), "kube-system")).get("items") or []:
+        if (d["metadata"].get("labels") or {}).get("k8s-app") != "kube-dns":
+            continue
+        want = int((d.get("spec") or {}).get("replicas") or 0)
+        have = int((d.get("status") or {}).get("readyReplicas") or 0)
+        rows.append(("dns", "kube-system", have >= want > 0, f"{have}/{want} replicas ready"))
     return rows
+
+
+def _internal_ip(node: dict[str, Any]) -> str:
+    addresses = (node.get("status") or {}).get("addresses") or []
+    return next((a["address"] for a in addresses if a.get("type") == "InternalIP"), "-")
 
 
 def _child_named(pid: int, word: str) -> int | None:
@@ -239,12 +240,13 @@ def _agent_health(lab: str, node: str, ip: str) -> tuple[bool, str]:
     import urllib.error
     import urllib.request
 
+    from podnet.agent.kubelet_api import KUBELET_PORT
     from podnet.kernel.named_netns import run_in_netns
     from podnet.lab.topology import netns_name
 
     def get() -> tuple[bool, str]:
         try:
-            with urllib.request.urlopen(f"http://{ip}:10250/healthz?verbose", timeout=2) as resp:
+            with urllib.request.urlopen(f"http://{ip}:{KUBELET_PORT}/healthz?verbose", timeout=2) as resp:
                 body = resp.read().decode(errors="replace")
                 return True, ", ".join(line[3:] for line in body.splitlines() if line.startswith("[+]"))
         except urllib.error.HTTPError as exc:
@@ -259,29 +261,23 @@ def _agent_health(lab: str, node: str, ip: str) -> tuple[bool, str]:
         return False, f"node namespace: {exc}"
 
 
-async def _nodes(kubeconfig: Path) -> list[str]:
+async def _node_lines(client: RestClient, nodes: list[dict[str, Any]]) -> list[str]:
     from podnet.api.scheme import resource
     from podnet.api.timestamps import parse_time
-    from podnet.client.kubeconfig import load_kubeconfig
-    from podnet.client.rest import RestClient
 
-    client = RestClient(load_kubeconfig(kubeconfig))
-    try:
-        nodes = (await client.list(resource("nodes"))).get("items") or []
-        leases = (await client.list(resource("leases"), "kube-node-lease")).get("items") or []
-    finally:
-        await client.close()
+    leases = (await client.list(resource("leases"), "kube-node-lease")).get("items") or []
     renew = {le["metadata"]["name"]: parse_time((le.get("spec") or {}).get("renewTime")) for le in leases}
     out = []
     for n in nodes:
         name = n["metadata"]["name"]
         st = n.get("status") or {}
-        ip = next((a["address"] for a in st.get("addresses") or [] if a.get("type") == "InternalIP"), "-")
         ready = next((c.get("status") for c in st.get("conditions") or [] if c.get("type") == "Ready"), "-")
         ready = {"True": "Ready", "False": "NotReady"}.get(str(ready), "Unknown")
         at = renew.get(name)
         age = f"{time.time() - at:.0f}s" if at else "-"
-        out.append(f"{name:<12} {ip:<15} {(n.get('spec') or {}).get('podCIDR', '-'):<16} {ready:<8} {age}")
+        out.append(
+            f"{name:<12} {_internal_ip(n):<15} {(n.get('spec') or {}).get('podCIDR', '-'):<16} {ready:<8} {age}"
+        )
     return out
 
 

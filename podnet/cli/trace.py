@@ -16,6 +16,8 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from podnet.lab import trace as tr
 
@@ -80,9 +82,11 @@ def run(args: argparse.Namespace) -> int:
         for name, ns in nodes:
             monitors.append((name, subprocess.Popen(["ip", "netns", "exec", ns, "nft", "monitor", "trace"],
                                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)))  # fmt: skip
-        time.sleep(0.3)  # the monitors subscribe before the first packet
+        for _name, proc in monitors:  # every monitor listens before the first packet leaves
+            _poll(lambda pid=proc.pid: _trace_socket(pid) is not None, 5)
         probe = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=15)
-        time.sleep(0.3)  # the last events reach the monitors
+        for _name, proc in monitors:  # each monitor has read every event its socket queued
+            _poll(lambda pid=proc.pid: _trace_socket(pid) == "0", 5)
     finally:
         outputs = {}
         for name, proc in monitors:
@@ -102,6 +106,30 @@ def run(args: argparse.Namespace) -> int:
         for line in tr.render(name, tr.parse(outputs.get(name, "").splitlines(), skip_table=table)):
             print(line)
     return 0
+
+
+NFNLGRP_NFTRACE = 9  # linux/netfilter/nfnetlink.h: the group nft monitor trace joins
+
+
+def _trace_socket(pid: int) -> str | None:
+    """The receive queue (Rmem) of ``pid``'s nftrace netlink socket, None until it has joined the
+    trace group: /proc/PID/net/netlink lists the sockets of the process's own namespace."""
+    try:
+        lines = Path(f"/proc/{pid}/net/netlink").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        f = line.split()  # sk Eth Pid Groups Rmem ...
+        if f[1] == "12" and f[2] == str(pid) and int(f[3], 16) & (1 << (NFNLGRP_NFTRACE - 1)):
+            return f[4]
+    return None
+
+
+def _poll(cond: Callable[[], bool], timeout: float) -> None:
+    """Wait for ``cond``, bounded: a monitor that never subscribes still lets the trace finish."""
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def nft(ns: str, argv: list[str], stdin: str) -> None:

@@ -213,7 +213,7 @@ def _read_replies(sock: socket.socket, count: int) -> tuple[dict[int, int], list
 
 
 def parse_link(body: bytes) -> NewLink:
-    """An RTM_NEWLINK body: ifinfomsg, then attributes; only the name and IFLA_LINK are read."""
+    """An RTM_NEWLINK body: ifinfomsg, then attributes; only the name, IFLA_LINK and MTU are read."""
     _, _, index, _, _ = _IFINFOMSG.unpack_from(body)
     name, link, mtu = "", None, 0
     off = _IFINFOMSG.size

@@ -2,7 +2,7 @@
 
 Why not ``asyncio.create_subprocess_exec``: under uvloop it forks the whole agent (libuv's
 ``uv_spawn``), copying the page tables of a ~75 MB process for every child. Measured here from
-a process of that size: 3–4 ms of wall time and 1–1.5 ms of the parent's CPU per spawn, against
+a process of that size (bench/spawn_cost.py): 3–4 ms of wall time and 1–1.5 ms of the parent's CPU per spawn, against
 0.4 ms and 0.1 ms for ``subprocess.Popen``, which uses vfork when nothing has to run between
 fork and exec. A pod start spawns three children (the CNI plugin, the pause, the container), and
 in a burst of 100 pods py-spy put a quarter of the agent's busy time inside the spawn call.
@@ -26,13 +26,29 @@ PIPE = subprocess.PIPE
 _Target = int | IO[Any] | None
 
 
+def on_exit(pid: int) -> asyncio.Future[None]:
+    """Done when process ``pid`` exits: its pidfd, watched on the running loop (closed when the
+    future is done or cancelled). Works for any process, our child or not."""
+    loop = asyncio.get_running_loop()
+    fd = os.pidfd_open(pid)
+    done: asyncio.Future[None] = loop.create_future()
+
+    def close(_: asyncio.Future[None]) -> None:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    done.add_done_callback(close)
+    return done
+
+
 class Child:
     """A spawned process; ``wait`` may be awaited from any number of tasks."""
 
     def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self._popen = popen
         self.pid = popen.pid
-        self._exited: asyncio.Future[int] | None = None
+        self._exited: asyncio.Future[int] | None = None  # the reaping, shared by every waiter
 
     @property
     def returncode(self) -> int | None:
@@ -41,26 +57,16 @@ class Child:
     async def wait(self) -> int:
         """The exit status (negative: killed by that signal), as ``Popen.returncode`` gives it."""
         if self._exited is None:
-            self._exited = self._watch()
+            self._exited = asyncio.ensure_future(self._reap())
         return await asyncio.shield(self._exited)
 
-    def _watch(self) -> asyncio.Future[int]:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[int] = loop.create_future()
-        code = self._popen.poll()
-        if code is not None:
-            done.set_result(code)
-            return done
-        fd = os.pidfd_open(self.pid)
-
-        def exited() -> None:
-            loop.remove_reader(fd)
-            os.close(fd)
-            if not done.done():
-                done.set_result(self._popen.wait())  # readable pidfd: the child is a zombie, no block
-
-        loop.add_reader(fd, exited)
-        return done
+    async def _reap(self) -> int:
+        if self._popen.poll() is None:
+            try:
+                await on_exit(self.pid)
+            except ProcessLookupError:  # reaped meanwhile (communicate's thread): wait() has the code
+                pass
+        return self._popen.wait()  # the child has exited: this reaps it, it does not block
 
     def send_signal(self, sig: int) -> None:
         if self._popen.poll() is None:  # not reaped yet, so the PID is still this child's

@@ -105,6 +105,7 @@ class EtcdStore:
         self._targets = [_target(e) for e in endpoints]
         self._timeout = request_timeout
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._calls: dict[tuple[str, str], Callable[..., Any]] = {}
         self._gw = Gateway(endpoints, request_timeout=request_timeout)  # watch streams only
         self._current = 0
         self._watches: set[EtcdWatch] = set()
@@ -126,10 +127,22 @@ class EtcdStore:
             self._channels[target] = channel
         return channel
 
+    def _method(self, target: str, method: str) -> Callable[..., Any]:
+        """The callable for ``method`` on ``target``'s channel, built once (it is per call otherwise)."""
+        call = self._calls.get((target, method))
+        if call is None:
+            req_type, resp_type = _METHODS[method]
+            call = self._channel(target).unary_unary(
+                method,
+                request_serializer=req_type.SerializeToString,
+                response_deserializer=resp_type.FromString,
+            )
+            self._calls[(target, method)] = call
+        return call
+
     async def _call(self, method: str, request: Any) -> Any:
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        req_type, resp_type = _METHODS[method]
         failures = []
         # First round fail-fast on every endpoint (a dead one costs nothing); second round waits up
         # to RECONNECT_WAIT_S in all for a channel to come back: after an etcd restart grpc's
@@ -139,11 +152,7 @@ class EtcdStore:
             for step in range(len(self._targets)):
                 index = (self._current + step) % len(self._targets)
                 target = self._targets[index]
-                call: Callable[..., Any] = self._channel(target).unary_unary(
-                    method,
-                    request_serializer=req_type.SerializeToString,
-                    response_deserializer=resp_type.FromString,
-                )
+                call = self._method(target, method)
                 timeout = RECONNECT_WAIT_S / len(self._targets) if ready_wait else self._timeout
                 try:
                     reply = await call(request, timeout=timeout, wait_for_ready=ready_wait)
@@ -244,7 +253,7 @@ class EtcdStore:
         self._closed = True
         for watch in list(self._watches):
             await watch.close()
-        channels, self._channels = list(self._channels.values()), {}
+        channels, self._channels, self._calls = list(self._channels.values()), {}, {}
         for channel in channels:
             await channel.close()
         await self._gw.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from podnet.agent.pods.status import ContainerView
 from podnet.api.timestamps import rfc3339
 from podnet.images.registry import ImageError, resolve_image
 from podnet.kernel import proc
-from podnet.kernel.spawn import Child, spawn
+from podnet.kernel.spawn import Child, on_exit, spawn
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -53,16 +52,12 @@ class Handle:
     async def wait(self) -> int | None:
         if self.process is not None:
             return exit_code(await self.process.wait())
-        loop = asyncio.get_running_loop()
-        fd = os.pidfd_open(self.pid)
-        done = loop.create_future()
-        loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+        exited = on_exit(self.pid)  # opened before the check: it is this process or none
         try:
             if proc.same_process(self.pid, self.ticks):
-                await done
+                await exited
         finally:
-            loop.remove_reader(fd)
-            os.close(fd)
+            exited.cancel()
         return None  # not our child: the exit status went to the previous agent
 
 

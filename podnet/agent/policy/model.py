@@ -137,6 +137,14 @@ def _parsed(text: str) -> Selector:
     return selector_from_label_selector(json.loads(text))
 
 
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _union(sets: list[Any]) -> Any:
+    """One set as it is (no copy of a whole namespace for a single value), several merged."""
+    return sets[0] if len(sets) == 1 else set().union(*sets)
+
+
 class PodIndex:
     """Pods by namespace and by label, so a selector costs set intersections, not a scan of every pod
     (1,000 policies over 1,000 pods is a million label matches otherwise)."""
@@ -153,21 +161,14 @@ class PodIndex:
     def select(self, sel: Selector, namespaces: set[str]) -> frozenset[str]:
         if sel.matches_nothing:
             return frozenset()
-        empty: set[str] = set()
         narrowing: list[set[str]] = []
         rest = []
         for r in sel.requirements:
             if r.op in (EQUALS, DOUBLE_EQUALS, IN):
-                if len(r.values) == 1:
-                    narrowing.append(self.by_label.get((r.key, next(iter(r.values))), empty))
-                else:
-                    narrowing.append(set().union(*(self.by_label.get((r.key, v), empty) for v in r.values)))
+                narrowing.append(_union([self.by_label.get((r.key, v), _EMPTY) for v in r.values]))
             else:
                 rest.append(r)
-        if len(namespaces) == 1:
-            narrowing.append(self.by_ns.get(next(iter(namespaces)), empty))
-        else:
-            narrowing.append(set().union(*(self.by_ns.get(n, empty) for n in namespaces)))
+        narrowing.append(_union([self.by_ns.get(n, _EMPTY) for n in namespaces]))
         # intersect from the smallest set: a label selecting 2 pods costs 2 lookups, not a copy
         # of the whole namespace
         narrowing.sort(key=len)

@@ -111,18 +111,13 @@ class SchedulerController:
         async with self._bind_slots:
             try:
                 await self.client.bind(ns, name, node)
-            except StatusError as exc:
+            except Exception as exc:  # refused, or the API is unreachable
                 self._assumed.pop(key, None)  # forget the assumption: the load was never there
-                if exc.code in (404, 409):  # gone, or bound by someone else meanwhile
+                if isinstance(exc, StatusError) and exc.code in (404, 409):  # gone, or bound meanwhile
                     log.info("binding %s: %s", key, exc.message)
                     return
-                log.warning("binding %s to %s failed: %s", key, node, exc.message)
-                self.queue.add_rate_limited(key)
-                return
-            except Exception as exc:  # the API is unreachable: try again later, elsewhere maybe
-                self._assumed.pop(key, None)
                 log.warning("binding %s to %s failed: %r", key, node, exc)
-                self.queue.add_rate_limited(key)
+                self.queue.add_rate_limited(key)  # try again later, elsewhere maybe
                 return
             log.info("bound %s to %s", key, node)
             try:

@@ -29,7 +29,10 @@ async def test_a_failing_component_is_reported_until_it_runs_again() -> None:
 
     tasks = [asyncio.create_task(supervise("proxy", flaky, stop, health)),
              asyncio.create_task(supervise("routing", steady, stop, health))]  # fmt: skip
-    await asyncio.sleep(0.05)
+    for _ in range(200):  # until the first failure is recorded (supervise then backs off 1 s)
+        if health.components.get("proxy") and health.components["proxy"].state == "failed":
+            break
+        await asyncio.sleep(0.005)
     ok, text = health.report()
     assert not ok
     assert "[-]proxy failed: RuntimeError('nft: conflicting protocols') (restarts 0)" in text
