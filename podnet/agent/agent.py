@@ -205,6 +205,7 @@ def _components(
             await manager.run(stop)
         finally:
             await runner.cleanup()
+            await sandboxes.pauses.close()
 
     routing_config = RoutingConfig(
         node_name=cfg.node_name,

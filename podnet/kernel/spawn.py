@@ -96,6 +96,7 @@ async def spawn(
     stderr: _Target = DEVNULL,
     start_new_session: bool = False,
     cwd: str | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> Child:
     """Start ``argv``; OSError (FileNotFoundError, PermissionError...) when it cannot be exec'd."""
     popen = subprocess.Popen(
@@ -107,5 +108,6 @@ async def spawn(
         start_new_session=start_new_session,
         cwd=cwd,
         close_fds=True,
+        pass_fds=tuple(pass_fds),
     )
     return Child(popen)

@@ -3,7 +3,8 @@
 A sandbox is made the way a container runtime makes one: a named network namespace
 (``pod_netns_name(lab, uid)``, pinned under /run/netns so ``ip netns`` and ``podnet exec`` find it),
 the CNI plugin executed for it, then a pause process that holds the pod's mount and UTS namespaces
-(its /etc/hosts and /etc/resolv.conf binds, its hostname) for the containers to join. What was made
+(its /etc/hosts and /etc/resolv.conf binds, its hostname) for the containers to join; the pause is
+forked by the agent's sandbox zygote (``pause.PauseLauncher``), not exec'd as a fresh Python. What was made
 is recorded in ``<pod dir>/sandbox.json`` first, so an agent restart finds and reuses it (same IP)
 or tears it down completely.
 """
@@ -14,17 +15,16 @@ import asyncio
 import json
 import os
 import shutil
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from podnet.agent.pods import cni
+from podnet.agent.pods.pause import PauseError, PauseLauncher
 from podnet.kernel import named_netns, proc
-from podnet.kernel.spawn import Child, spawn
+from podnet.kernel.spawn import on_exit
 
 Obj = dict[str, Any]
-ENTER = str(Path(__file__).resolve().parents[2] / "kernel" / "enter.py")
 PAUSE_ARGV = ("/bin/sleep", "infinity")  # holds namespaces, costs ~1 MB: the pause container's job
 
 
@@ -52,11 +52,6 @@ class SandboxRecord:
         raw = json.loads(text)
         pause = raw.pop("pause", None)
         return cls(**raw, pause=ProcessRecord(**pause) if pause else None)
-
-
-def enter_argv(*options: str, argv: list[str] | tuple[str, ...]) -> list[str]:
-    """A new sandbox holder: enter.py sets up the pod's mount and UTS namespaces, then execs."""
-    return [sys.executable, "-I", "-S", ENTER, *options, "--", *argv]
 
 
 def join_argv(pause_pid: int, argv: list[str] | tuple[str, ...], workdir: str = "/") -> list[str]:
@@ -148,41 +143,34 @@ class Sandboxes:
             (account / "ca.crt").write_bytes(self.ca_pem)
             (account / "namespace").write_text(rec.namespace)
         if rec.pause is None or not proc.same_process(rec.pause.pid, rec.pause.ticks):
+            # /proc/self in the forked holder is the holder itself: the node's namespace (hostNetwork)
             net = f"/run/netns/{rec.netns}" if rec.netns else "/proc/self/ns/net"
-            argv = enter_argv("--net", net, "--files", str(d), "--hostname", hostname, argv=PAUSE_ARGV)
-            with open(d / "pause.log", "ab") as log:
-                p = await spawn(argv, stderr=log, start_new_session=True)
-            self._pause_procs[rec.uid] = p
-            ticks = await self._wait_ticks(p.pid)
+            try:
+                pid = await self.pauses.start(net, str(d), hostname, PAUSE_ARGV, str(d / "pause.log"))
+            except PauseError as exc:
+                raise SandboxError(f"failed to start the pod's pause process: {exc}") from None
+            ticks = proc.start_ticks(pid)  # it has exec'd: the zygote answers only then
             if ticks is None:
-                code = await p.wait()
-                raise SandboxError(
-                    f"pause process exited with {code}: {(d / 'pause.log').read_text()[-300:]}"
-                )
-            rec.pause = ProcessRecord(p.pid, ticks)
+                log = (d / "pause.log").read_text(errors="replace")[-300:]
+                raise SandboxError(f"pause process exited at once: {log}")
+            rec.pause = ProcessRecord(pid, ticks)
             self.save(rec)
 
-    _pause_procs: dict[str, Child] = field(default_factory=dict)
-
-    async def _wait_ticks(self, pid: int) -> int | None:
-        """The pause's start ticks once it has exec'd (its namespaces are set by then)."""
-        for _ in range(400):  # bounded: ~2 s
-            try:
-                exe = os.readlink(f"/proc/{pid}/exe")
-            except OSError:
-                return None
-            if exe.endswith("sleep"):
-                return proc.start_ticks(pid)
-            await asyncio.sleep(0.005)
-        return None
+    pauses: PauseLauncher = field(default_factory=PauseLauncher)
 
     async def destroy(self, rec: SandboxRecord) -> None:
         """pause stopped → CNI DEL → netns removed → pod dir removed; idempotent."""
         if rec.pause is not None:
-            proc.signal_if_same(rec.pause.pid, rec.pause.ticks, 9)
-            p = self._pause_procs.pop(rec.uid, None)
-            if p is not None:
-                await p.wait()
+            try:
+                exited = on_exit(rec.pause.pid)  # opened before the kill: the PID cannot be reused first
+            except ProcessLookupError:
+                exited = None
+            try:
+                if proc.signal_if_same(rec.pause.pid, rec.pause.ticks, 9) and exited is not None:
+                    await asyncio.wait_for(asyncio.shield(exited), 5.0)
+            finally:
+                if exited is not None:
+                    exited.cancel()
         if rec.netns is not None:
             try:
                 network = cni.load_network(self.cni_conf_dir)
