@@ -146,3 +146,30 @@ def umount_detach(point: str) -> None:
     rc = _libc.umount2(point.encode(), MNT_DETACH)
     if rc != 0 and ctypes.get_errno() != errno.EINVAL:  # EINVAL: not (or no longer) a mount point
         _check(rc, "umount", point)
+
+
+def fs_type(path: str | Path) -> str:
+    """The filesystem type of the mount holding ``path`` (longest mount point prefix in mountinfo)."""
+    target = os.path.realpath(path)
+    best, kind = "", ""
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape") if "\\" in fields[4] else fields[4]
+            inside = target == point or target.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, kind = point, fields[fields.index("-") + 1]
+    return kind
+
+
+def mount_tmpfs(path: str | Path, mode: int = 0o755) -> bool:
+    """Mount a fresh tmpfs on the directory ``path`` unless it already lives on one; whether it mounted.
+
+    Runtime state belongs in RAM (/run is a tmpfs on a usual Linux system); where /run is a plain disk
+    directory, every small file a pod start writes costs 100-230 µs of journaling instead of 10-25.
+    """
+    if fs_type(path) == "tmpfs":
+        return False
+    options = f"mode={mode:o}".encode()
+    _check(_libc.mount(b"podnet", bytes(Path(path)), b"tmpfs", 0, options), "mount tmpfs on", path)
+    return True

@@ -1,7 +1,8 @@
 """Build a lab's wiring: run ``plan(spec)`` step by step against a ``LabKernel``, all or nothing.
 
 The lab directory is claimed with one ``mkdir`` (atomic, so two ``up`` of one name cannot both win)
-and the state file is written with phase "building" before the first namespace exists, so even a
+and gets its own tmpfs unless it already lives on one (runtime state belongs in RAM, as /run is on a
+usual system; ``down`` unmounts it). The state file is written with phase "building" before the first namespace exists, so even a
 killed ``up`` leaves a record that ``down`` can clean. On any failure (Ctrl-C included) every
 namespace this run created is deleted, the directory removed, and the error re-raised with a note
 naming the step.
@@ -10,7 +11,6 @@ naming the step.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +30,7 @@ from podnet.lab.plan import (
     plan,
 )
 from podnet.lab.state import RUN_DIR, LabExistsError, LabState, ensure_absent, lab_dir, new_state, save_state
+from podnet.lab.teardown import remove_lab_dir
 from podnet.lab.topology import LabSpec, hosts
 
 Progress = Callable[[int, int, Step], None]
@@ -104,9 +105,10 @@ def _claim(spec: LabSpec, kernel: LabKernel, run_dir: Path) -> LabState:
         ) from None
     state = new_state(spec, hosts(spec))
     try:
+        kernel.mount_tmpfs(str(d))
         save_state(state, run_dir)
     except BaseException:
-        shutil.rmtree(d, ignore_errors=True)
+        _remove_dir(d)
         raise
     return state
 
@@ -131,8 +133,12 @@ def rollback(kernel: LabKernel, created: list[str], directory: Path) -> None:
             kernel.delete_netns(ns)
         except OSError:
             pass  # keep going: `podnet down` removes anything left, by name
-    shutil.rmtree(directory, ignore_errors=True)
+    _remove_dir(directory)
+
+
+def _remove_dir(directory: Path) -> None:
+    """The lab directory, its tmpfs first, and the run dir too when no other lab uses it."""
     try:
-        os.rmdir(directory.parent)  # the run dir too, when no other lab uses it
+        remove_lab_dir(directory)
     except OSError:
-        pass
+        shutil.rmtree(directory, ignore_errors=True)  # `podnet down` unmounts what is left

@@ -29,6 +29,7 @@ class FakeLabKernel:
     routes: dict[str, dict[str, str]] = field(default_factory=dict)
     sysctls: dict[tuple[str, str], str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    tmpfs: list[str] = field(default_factory=list)
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     fail: Callable[[str, tuple[str, ...]], None] | None = None
     closed: bool = False
@@ -48,6 +49,10 @@ class FakeLabKernel:
         if ifname not in links:
             raise FileNotFoundError(errno.ENODEV, f"no link {ifname}", ns)
         return links[ifname]
+
+    def mount_tmpfs(self, path: str) -> None:
+        self._call("mount_tmpfs", path)
+        self.tmpfs.append(path)
 
     def list_netns(self) -> list[str]:
         return sorted(self.namespaces)

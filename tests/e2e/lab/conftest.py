@@ -80,8 +80,10 @@ def lab_leftovers(name: str) -> list[str]:
     )
     if os.path.exists(f"/run/podnet/{name}"):
         left.append(f"/run/podnet/{name}")
+    lab_dir = f"/run/podnet/{name}"
     with open("/proc/mounts") as f:
-        left += [line.split()[1] for line in f if f"/podnet/{name}/" in line or f"podnet-{name}-" in line]
+        points = [line.split()[1] for line in f]
+    left += [p for p in points if p == lab_dir or p.startswith(lab_dir + "/") or f"podnet-{name}-" in p]
     return left
 
 

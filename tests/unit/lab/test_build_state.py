@@ -52,6 +52,8 @@ def test_build_wires_every_host_to_the_switch(tmp_path: Path) -> None:
         },
     }
     assert not k.closed  # a kernel passed in belongs to the caller
+    # the lab directory gets its own tmpfs before the first namespace is made
+    assert k.calls[0] == ("mount_tmpfs", (str(tmp_path / "demo"),))
 
 
 def test_failed_step_rolls_back_everything_it_made(tmp_path: Path) -> None:
