@@ -99,6 +99,10 @@ class Informer:
         keys = self._indices[index_name].get(value, set())
         return [self._items[k] for k in sorted(keys)]
 
+    def index_count(self, index_name: str, value: str) -> int:
+        """How many cached objects the index files under ``value``: O(1), no list built."""
+        return len(self._indices[index_name].get(value, ()))
+
     def has_index(self, name: str) -> bool:
         return name in self._indexers
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Protocol
 
 from podnet.api.errors import StatusError
@@ -26,7 +27,7 @@ from podnet.client.informer import Informer, object_key, split_key
 from podnet.client.interface import ApiClient, Obj
 from podnet.client.workqueue import WorkQueue, process_queue
 from podnet.controllers.config import ControllerConfig
-from podnet.controllers.scheduler.fit import pods_per_node, schedule
+from podnet.controllers.scheduler.fit import place_of, schedule
 
 log = logging.getLogger(__name__)
 DEFAULT_SCHEDULER = "default-scheduler"
@@ -47,6 +48,9 @@ def wants_scheduling(pod: Obj) -> bool:
     )
 
 
+PLACE_INDEX = "scheduler.node"  # pod cache index: the node each pod holds a place on
+
+
 class SchedulerController:
     name = "scheduler"
 
@@ -58,6 +62,8 @@ class SchedulerController:
         self._assumed: dict[str, str] = {}  # pod key → node, until the cache shows the binding
         self._binding: set[asyncio.Task[None]] = set()
         self._bind_slots = asyncio.Semaphore(16)  # bindings in flight at once
+        if not pods.has_index(PLACE_INDEX):  # the shared pod cache keeps each node's count as it changes
+            pods.add_index(PLACE_INDEX, lambda p: [node] if (node := place_of(p)) else [])
         pods.add_handler(self._pod_changed, lambda _old, new: self._pod_changed(new), self._pod_deleted)
         nodes.add_handler(self._node_changed, self._node_updated, self._node_changed)
 
@@ -90,10 +96,15 @@ class SchedulerController:
         pod = self.pods.get(key)
         if pod is None or not wants_scheduling(pod) or key in self._assumed:
             return
-        load = pods_per_node(self.pods.list())
+        nodes = self.nodes.list()
+        # per node from the cache's index: O(nodes) a decision, where counting every pod made a burst
+        # of n pods cost O(n^2)
+        load = Counter(
+            {n["metadata"]["name"]: self.pods.index_count(PLACE_INDEX, n["metadata"]["name"]) for n in nodes}
+        )
         for node in self._assumed.values():
             load[node] += 1
-        node, message = schedule(pod, self.nodes.list(), load)
+        node, message = schedule(pod, nodes, load)
         ns, name = split_key(key)
         assert ns is not None
         if not node:

@@ -61,14 +61,17 @@ def unfit_reason(pod: Obj, node: Obj) -> str:
     return ""
 
 
+def place_of(pod: Obj) -> str:
+    """The node a pod holds a place on (bound and not finished), or ""."""
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        return ""
+    return str(node)
+
+
 def pods_per_node(pods: list[Obj]) -> Counter[str]:
     """Pods that hold a place on their node: bound and not finished."""
-    return Counter(
-        str((p.get("spec") or {}).get("nodeName"))
-        for p in pods
-        if (p.get("spec") or {}).get("nodeName")
-        and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-    )
+    return Counter(node for node in map(place_of, pods) if node)
 
 
 def schedule(pod: Obj, nodes: list[Obj], load: Counter[str]) -> tuple[str, str]:

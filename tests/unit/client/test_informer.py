@@ -127,3 +127,24 @@ async def test_factory_shares_informers() -> None:
     await f.stop()
     with pytest.raises(KeyError):
         f.informer(PODS).by_index("missing", "x")
+
+
+async def test_index_count_follows_updates_and_deletes() -> None:
+    """The scheduler's per-node load comes from this count: it must track every change."""
+    from podnet.controllers.scheduler.controller import PLACE_INDEX
+    from podnet.controllers.scheduler.fit import place_of
+
+    c = FakeClient()
+    for name, node in (("p1", "n1"), ("p2", "n1"), ("p3", "n2"), ("p4", "")):
+        await c.create(PODS, "a", {**pod(name), "spec": {"nodeName": node} if node else {}})
+    inf = Informer(c, PODS, backoff_initial=0.01)
+    inf.add_index(PLACE_INDEX, lambda p: [n] if (n := place_of(p)) else [])
+    counts = lambda: (inf.index_count(PLACE_INDEX, "n1"), inf.index_count(PLACE_INDEX, "n2"))  # noqa: E731
+    async with running(inf):
+        assert counts() == (2, 1)
+        await c.patch(PODS, "a", "p1", {"status": {"phase": "Succeeded"}}, subresource="status")  # finished
+        await c.delete(PODS, "a", "p4")
+        await c.create(PODS, "a", {**pod("p4"), "spec": {"nodeName": "n2"}})  # bound now
+        await c.delete(PODS, "a", "p3", grace_period_seconds=0)  # gone (terminating, it would count)
+        await until(lambda: counts() == (1, 1))
+    assert inf.index_count(PLACE_INDEX, "nowhere") == 0

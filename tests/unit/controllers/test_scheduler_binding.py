@@ -22,6 +22,15 @@ class FakeInformer:
     def add_handler(self, *_handlers: Callable[..., None]) -> None:
         pass
 
+    def has_index(self, _name: str) -> bool:
+        return hasattr(self, "index_fn")
+
+    def add_index(self, _name: str, fn: Callable[[Obj], list[str]]) -> None:
+        self.index_fn = fn
+
+    def index_count(self, _name: str, value: str) -> int:
+        return sum(value in self.index_fn(o) for o in self.objs.values())
+
     def get(self, key: str) -> Obj | None:
         return self.objs.get(key)
 
