@@ -1,6 +1,8 @@
-"""``podnet trace``: open one connection from a pod and show every rule its packets meet, per node.
+"""``podnet trace``: open one connection from a pod or a lab host and show every rule its packets
+meet, node by node.
 
     podnet trace [--name LAB] [-n NS] POD --to HOST:PORT [--protocol tcp|udp]
+    podnet trace [--name LAB] --from-host external|node-1|... --to HOST:PORT [--protocol tcp|udp]
 
 How (podnet/lab/trace.py): a throwaway nftables table in every node marks the connection's first
 packet and its first reply with nftrace; ``nft monitor trace`` in each node reports the base chains
@@ -21,17 +23,21 @@ from pathlib import Path
 
 from podnet.lab import trace as tr
 
-# connects (TCP) or sends one datagram and waits for an answer (UDP); prints what happened
+# connects (TCP) or sends one datagram and waits for an answer (UDP), its packets marked with the
+# trace's DSCP (argv[4], the TOS byte); prints what happened
 _PROBE = r"""
 import socket, sys
-host, port, proto = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+host, port, proto, tos = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tos)
+    s.settimeout(2)
     if proto == "tcp":
-        socket.create_connection((host, port), timeout=2).close()
+        s.connect((host, port))
         print("connected")
     else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
         s.sendto(b"hostname", (host, port)); s.recvfrom(2048); print("answered")
+    s.close()
 except socket.timeout:
     print("timed out (no answer: dropped somewhere)")
 except OSError as e:
@@ -43,7 +49,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("trace", help="every nftables rule a pod's connection meets, node by node")
     p.add_argument("--name", default="podnet", help="the lab (default: podnet)")
     p.add_argument("-n", "--namespace", default="default")
-    p.add_argument("pod")
+    p.add_argument("pod", nargs="?", help="the pod the connection starts from")
+    p.add_argument(
+        "--from-host", metavar="HOST", help="start it from a lab host instead: external, node-1, ..."
+    )
     p.add_argument("--to", required=True, help="HOST:PORT (an IP: a ClusterIP, a pod, a node, outside)")
     p.add_argument("--protocol", choices=("tcp", "udp"), default="tcp")
     p.set_defaults(func=run)
@@ -57,27 +66,43 @@ def run(args: argparse.Namespace) -> int:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         print(f"podnet trace: --to must be HOST:PORT, not {args.to!r}", file=sys.stderr)
         return 2
+    if (args.pod is None) == (args.from_host is None):
+        print("podnet trace: name a POD or --from-host HOST (one of them)", file=sys.stderr)
+        return 2
     state = load_state(args.name)
     if state is None:
         print(f"podnet trace: lab {args.name!r} does not exist", file=sys.stderr)
         return 1
     nodes = [(h.name, h.netns) for h in state.hosts if h.role == "node"]
-    try:
-        pod_ip = asyncio.run(_pod_ip(args.name, args.namespace, args.pod))
-        argv, env = asyncio.run(
-            _pod_exec_argv(
-                args.name, args.namespace, args.pod, "", ["python3", "-c", _PROBE, host, port, args.protocol]
+    probe_args = ["-c", _PROBE, host, port, args.protocol, str(tr.TOS)]
+    env: dict[str, str] | None = None
+    if args.from_host is not None:
+        hosts = {h.name: h for h in state.hosts if h.address}
+        if args.from_host not in hosts:
+            print(
+                f"podnet trace: no host {args.from_host!r}; hosts: {', '.join(sorted(hosts))}",
+                file=sys.stderr,
             )
-        )
-    except Exception as exc:  # no such pod, API down: one line, not a traceback
-        print(f"podnet trace: {exc}", file=sys.stderr)
-        return 1
+            return 2
+        source = hosts[args.from_host]
+        origin = f"{source.name} ({str(source.address).split('/')[0]})"
+        argv = ["ip", "netns", "exec", source.netns, sys.executable, "-I", *probe_args]
+    else:
+        try:
+            pod_ip = asyncio.run(_pod_ip(args.name, args.namespace, args.pod))
+            argv, env = asyncio.run(
+                _pod_exec_argv(args.name, args.namespace, args.pod, "", ["python3", *probe_args])
+            )
+        except Exception as exc:  # no such pod, API down: one line, not a traceback
+            print(f"podnet trace: {exc}", file=sys.stderr)
+            return 1
+        origin = f"{args.namespace}/{args.pod} ({pod_ip})"
     table = f"podnet-trace-{secrets.token_hex(3)}"
     monitors: list[tuple[str, subprocess.Popen[str]]] = []
     installed: list[str] = []
     try:
         for _name, ns in nodes:
-            nft(ns, ["-f", "-"], tr.trace_table(table, pod_ip, args.protocol))
+            nft(ns, ["-f", "-"], tr.trace_table(table, args.protocol))
             installed.append(ns)
         for name, ns in nodes:
             monitors.append((name, subprocess.Popen(["ip", "netns", "exec", ns, "nft", "monitor", "trace"],
@@ -101,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 ["ip", "netns", "exec", ns, "nft", "delete", "table", "ip", table], capture_output=True
             )
     result = (probe.stdout.strip() or probe.stderr.strip()[-200:]) or f"exit {probe.returncode}"
-    print(f"{args.namespace}/{args.pod} ({pod_ip}) -> {args.to}/{args.protocol}: {result}\n")
+    print(f"{origin} -> {args.to}/{args.protocol}: {result}\n")
     for name, _ns in nodes:
         for line in tr.render(name, tr.parse(outputs.get(name, "").splitlines(), skip_table=table)):
             print(line)

@@ -3,9 +3,15 @@
 The kernel does the tracing: a throwaway table in each node marks the packets of interest with
 ``meta nftrace set 1`` (after conntrack, before NAT: priority -150), and ``nft monitor trace``
 reports each base chain and rule a marked packet passes, with the verdict. Marked are the first
-packet of a new connection from the pod and, for TCP, the SYN-ACK coming back, so a user sees the
-DNAT of the service proxy, the policy verdicts and the masquerade on every node the packet crosses.
-This module renders the rules and reads the monitor's lines; ``podnet.cli.trace`` runs them.
+packet of the probe's connection and, for TCP, the SYN-ACK coming back, so a user sees the DNAT of
+the service proxy, the policy verdicts and the masquerade on every node the packet crosses.
+
+The probe's packets are recognised by a DSCP value its socket sets (``IP_TOS``), not by address:
+NAT rewrites addresses on the way (a NodePort on node-1 whose backend is on node-2 reaches node-2
+from node-1's address) but leaves the DSCP alone. Replies carry no DSCP, so each node remembers,
+after its own NAT (postrouting), the source address and port the connection left with — where the
+reply will be addressed — and marks the reply arriving there. This module renders the rules and
+reads the monitor's lines; ``podnet.cli.trace`` runs them.
 """
 
 from __future__ import annotations
@@ -16,19 +22,34 @@ from dataclasses import dataclass, field
 PRIORITY = -150  # after conntrack (-200), so ``ct state`` is known; before DNAT (-100)
 
 
-def trace_table(name: str, pod_ip: str, protocol: str) -> str:
+DSCP = 0x2A  # carried by the probe's packets (IP_TOS = DSCP << 2); marked on every node whatever NAT did
+TOS = DSCP << 2
+
+
+def trace_table(name: str, protocol: str) -> str:
     """The marking table for one node (``nft -f`` text); ``name`` is unique per run."""
-    replies = (
-        f"\t\tip daddr {pod_ip} ct direction reply tcp flags & (syn | ack) == syn | ack meta nftrace set 1\n"
+    first = f"ip dscp {DSCP:#x} ct state new meta l4proto {protocol} meta nftrace set 1"
+    reply = (
+        "tcp flags & (syn | ack) == syn | ack"
         if protocol == "tcp"
-        else f"\t\tip daddr {pod_ip} ct direction reply ct state established meta l4proto udp meta nftrace set 1\n"
+        else "ct state established meta l4proto udp"
     )
     return (
         f"table ip {name} {{\n"
+        f"\tset flows {{ type ipv4_addr . inet_service; flags timeout; timeout 1m; }}\n"
         f"\tchain marker {{\n"
         f"\t\ttype filter hook prerouting priority {PRIORITY}; policy accept;\n"
-        f"\t\tip saddr {pod_ip} ct state new meta l4proto {protocol} meta nftrace set 1\n"
-        f"{replies}"
+        f"\t\t{first}\n"
+        f"\t\tct direction reply ip daddr . th dport @flows {reply} meta nftrace set 1\n"
+        f"\t}}\n"
+        f"\tchain marker-local {{\n"  # the probe runs on this node (a host probe from a node)
+        f"\t\ttype filter hook output priority {PRIORITY}; policy accept;\n"
+        f"\t\t{first}\n"
+        f"\t}}\n"
+        f"\tchain remember {{\n"  # after this node's source NAT: where its reply will come back to
+        f"\t\ttype filter hook postrouting priority 200; policy accept;\n"
+        f"\t\tip dscp {DSCP:#x} ct direction original ct state new meta l4proto {protocol} "
+        f"update @flows {{ ip saddr . th sport }}\n"
         f"\t}}\n"
         f"}}\n"
     )

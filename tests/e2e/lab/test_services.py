@@ -350,3 +350,22 @@ def test_lb_algorithms_and_terminating_endpoints_serve_only_as_a_fallback(algori
     finally:
         podnet("down", "--name", name)
     assert lab_leftovers(name) == []
+
+
+def test_trace_from_the_external_host_follows_a_node_port_across_nodes(svc_lab: Lab) -> None:
+    """podnet trace --from-host: NodePort on node-1, backend on node-2, masqueraded in between;
+    the probe's packets are found on both nodes (DSCP-marked) and so are the replies."""
+    svc_lab.kubectl("label", "pod", "web-2", "only=web-2", "--overwrite")
+    svc_lab.kubectl.apply(service("np-trace", type="NodePort", selector={"only": "web-2"},
+                                  ports=[{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30556}]))  # fmt: skip
+    wait_until(lambda: from_host(svc_lab, "external", "http://172.18.0.3:30556/hostname") == "web-2", 10)
+    web2 = svc_lab.pod("web-2")["status"]["podIP"]
+    out = podnet("trace", "--name", svc_lab.name, "--from-host", "external", "--to", "172.18.0.3:30556")
+    assert out.returncode == 0, out.stderr
+    assert "external (172.18.0.250) -> 172.18.0.3:30556/tcp: connected" in out.stdout
+    node1, node2 = out.stdout.split("node-1:", 1)[1].split("node-2:", 1)
+    assert "172.18.0.250:" in node1 and f"-> {web2}:8080 tcp syn" in node1  # DNAT seen on node-1
+    assert "172.18.0.3:" in node2 and f"-> {web2}:8080 tcp syn" in node2  # arrives masqueraded
+    assert "syn,ack" in node1 and "syn,ack" in node2  # the reply traced back through both
+    bad = podnet("trace", "--name", svc_lab.name, "--from-host", "nowhere", "--to", "172.18.0.3:30556")
+    assert bad.returncode == 2 and "no host 'nowhere'" in bad.stderr

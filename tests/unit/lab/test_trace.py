@@ -54,12 +54,17 @@ def test_packets_are_summarised_with_nat_visible_and_flags_named() -> None:
     assert tr.render("node-2", []) == ["node-2: (no marked packet crossed this node)"]
 
 
-def test_the_marking_table_marks_the_first_packet_and_the_first_reply() -> None:
-    tcp = tr.trace_table("podnet-trace-ab", "10.244.1.3", "tcp")
+def test_the_marking_table_marks_the_probes_packets_by_dscp_and_replies_by_remembered_address() -> None:
+    tcp = tr.trace_table("podnet-trace-ab", "tcp")
     assert "type filter hook prerouting priority -150; policy accept;" in tcp
-    assert "ip saddr 10.244.1.3 ct state new meta l4proto tcp meta nftrace set 1" in tcp
+    assert "type filter hook output priority -150; policy accept;" in tcp  # a probe from the node itself
+    assert "ip dscp 0x2a ct state new meta l4proto tcp meta nftrace set 1" in tcp
+    assert "update @flows { ip saddr . th sport }" in tcp.split("hook postrouting priority 200")[1]
     assert (
-        "ip daddr 10.244.1.3 ct direction reply tcp flags & (syn | ack) == syn | ack meta nftrace set 1"
+        "ct direction reply ip daddr . th dport @flows tcp flags & (syn | ack) == syn | ack meta nftrace set 1"
         in tcp
     )
-    assert "meta l4proto udp" in tr.trace_table("podnet-trace-ab", "10.244.1.3", "udp")
+    assert "ct state established meta l4proto udp meta nftrace set 1" in tr.trace_table(
+        "podnet-trace-ab", "udp"
+    )
+    assert tr.TOS == 0x2A << 2
