@@ -34,6 +34,8 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
+from podnet.lab.topology import pod_netns_name
+
 PODNET = [sys.executable, "-m", "podnet"]
 Client = Callable[[list[str]], str]
 
@@ -66,10 +68,20 @@ def raw_veth(stack: ExitStack) -> tuple[Client, str]:
     return (lambda argv: run(["ip", "netns", "exec", a, *argv])), "10.99.0.2"
 
 
+def wait_listening(ns: str, port: int = 5201, timeout: float = 10.0) -> None:
+    """Until something listens on ``port`` in namespace ``ns`` (bounded)."""
+    deadline = time.monotonic() + timeout
+    while not run(["ip", "netns", "exec", ns, "ss", "-Hltn", f"sport = :{port}"]).strip():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listens on :{port} in {ns}")
+        time.sleep(0.02)
+
+
 def iperf_server(stack: ExitStack, ns: str) -> None:
     server = subprocess.Popen(["ip", "netns", "exec", ns, "iperf3", "-s"], stdout=subprocess.DEVNULL)
     stack.callback(server.wait)
     stack.callback(server.kill)
+    wait_listening(ns)
 
 
 def netns(stack: ExitStack, ns: str) -> Callable[..., str]:
@@ -171,6 +183,10 @@ def lab(stack: ExitStack, backend: str) -> tuple[Client, dict[str, str], str]:
         if done.returncode != 0:
             raise RuntimeError(f"kubectl apply: {done.stderr.strip()}")
     run([*kube, "wait", "--for=condition=Ready", "pod/client", "pod/same", "pod/other", "--timeout=60s"])
+    for server in ("same", "other"):  # Ready means started, not yet listening
+        wait_listening(
+            pod_netns_name(name, run([*kube, "get", "pod", server, "-o", "jsonpath={.metadata.uid}"]))
+        )
     ips = {p: run([*kube, "get", "pod", p, "-o", "jsonpath={.status.podIP}"]) for p in ("same", "other")}
     address = 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}'
     ips["node-2"] = run([*kube, "get", "node", "node-2", "-o", address])
@@ -209,7 +225,6 @@ def main() -> int:
                 "floor vxlan": floor_two_nodes(stack, "vxlan", conntrack=False),
                 "floor vxlan+ct": floor_two_nodes(stack, "vxlan", conntrack=True),
             }
-        time.sleep(0.5)  # the iperf3 servers listen
         gbps: dict[str, list[float]] = {k: [] for k in paths}
         names = list(paths)
         for r in range(args.repeat):
