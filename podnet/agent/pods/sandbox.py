@@ -4,9 +4,9 @@ A sandbox is made the way a container runtime makes one: a named network namespa
 (``pod_netns_name(lab, uid)``, pinned under /run/netns so ``ip netns`` and ``podnet exec`` find it),
 the CNI plugin executed for it, then a pause process that holds the pod's mount and UTS namespaces
 (its /etc/hosts and /etc/resolv.conf binds, its hostname) for the containers to join; the pause is
-forked by the agent's sandbox zygote (``pause.PauseLauncher``), not exec'd as a fresh Python. What was made
-is recorded in ``<pod dir>/sandbox.json`` first, so an agent restart finds and reuses it (same IP)
-or tears it down completely.
+forked by the agent's sandbox zygote (``pause.PauseLauncher``), not exec'd as a fresh Python. What
+was made is recorded in ``<pod dir>/sandbox.json`` first, so an agent restart finds and reuses it
+(same IP) or tears it down completely.
 """
 
 from __future__ import annotations
