@@ -62,7 +62,9 @@ def parse(data: bytes) -> dict:
 def _child(req: dict, report: int) -> None:
     """In the forked child: become the sandbox, then exec. Never returns."""
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # as subprocess's restore_signals: Python ignores SIGPIPE and SIGXFSZ, and exec keeps "ignored"
+        for sig in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDWR)
         log = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

@@ -56,6 +56,13 @@ async def test_a_pause_holds_the_pods_network_uts_and_mount_namespaces(netns_nam
     assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/run/netns/{netns_name}").st_ino
     assert os.stat(f"/proc/{pid}/ns/uts").st_ino != os.stat("/proc/self/ns/uts").st_ino
     assert os.getsid(pid) == pid  # its own session: it outlives the zygote and the agent
+    ignored = int(
+        next(
+            x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("SigIgn:")
+        ).split()[1],
+        16,
+    )
+    assert not ignored & (1 << (signal.SIGPIPE - 1))  # Python's SIGPIPE ignore is not inherited
     assert in_pod(pid, "hostname").strip() == "zygote-pod"
     assert "zygote-pod" in in_pod(pid, "cat", "/etc/hosts")
     assert "10.96.0.10" in in_pod(pid, "cat", "/etc/resolv.conf")
