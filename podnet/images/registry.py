@@ -136,9 +136,10 @@ def _exec(argv: list[str], python: str, which: Which) -> list[str] | ImageError:
 def agnhost_shim_script(python: str = sys.executable) -> str:
     """An ``sh`` script for ``/agnhost`` inside a pod, so ``/agnhost connect …`` works as in the image.
 
-    The pod sandbox writes it to a file (mode 0755) and bind-mounts that file over ``/agnhost`` in the
-    pod's private mount namespace; ``podnet exec POD -- /agnhost …`` and ``sh -c "/agnhost …"`` commands
-    then reach the built-in agnhost. It execs, so signals and the exit code pass straight through.
+    A pod with an agnhost container gets it at ``/agnhost`` in its own root, an overlay of the node's
+    (``enter.overlay_root``: the node's ``/`` is never written), so ``podnet exec POD -- /agnhost …``
+    and ``sh -c "/agnhost …"`` commands reach the built-in agnhost. It execs, so signals and the exit
+    code pass straight through.
     """
     return (
         "#!/bin/sh\n"

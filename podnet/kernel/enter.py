@@ -62,11 +62,16 @@ def loopback_up() -> None:
         sock.close()
 
 
-def new_sandbox(net: str, files: str | None, hostname: str | None) -> None:
+def new_sandbox(
+    net: str, files: str | None, hostname: str | None, root_files: dict[str, str] | None = None
+) -> None:
     _setns(net, CLONE_NEWNET)
     loopback_up()
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWUTS), "unshare")
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_SLAVE, None), "make / a slave mount")
+    # the overlay is made before the binds below cover /run, while its place in the pod's directory
+    # can still be reached by path; it is held by a descriptor from then on
+    merged = _prepare_overlay(os.path.join(files, "rootfs")) if root_files and files else None
     if files:
         for name in ("hosts", "resolv.conf"):
             src = os.path.join(files, name)
@@ -85,6 +90,82 @@ def new_sandbox(net: str, files: str | None, hostname: str | None) -> None:
     if hostname:
         raw = hostname.encode()
         _check(libc.sethostname(raw, len(raw)), "sethostname")
+    if merged is not None and root_files:
+        _pivot_into_overlay(merged, root_files)
+
+
+SYS_PIVOT_ROOT = 155  # x86_64; glibc has no wrapper
+
+
+def _mounts() -> list[tuple[int, int, str]]:
+    """(mount id, parent id, mount point) of this mount namespace, in mount order."""
+    out = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape") if "\\" in fields[4] else fields[4]
+            out.append((int(fields[0]), int(fields[1]), point))
+    return out
+
+
+def _under(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+def _prepare_overlay(work: str) -> int:
+    """A tmpfs at ``work`` (this namespace only) and an overlay of the node's root in it; an O_PATH
+    descriptor of the overlay's root.
+
+    Pods share the node's root filesystem (there are no image layers here), so a path an image has at
+    its root, like agnhost's ``/agnhost``, cannot simply be created: the node's ``/`` must not change.
+    The pod's root becomes a copy-on-write overlay instead: the node's root read-only below, a tmpfs
+    above, so what the pod writes there stays the pod's.
+    """
+    os.makedirs(work, exist_ok=True)
+    _check(libc.mount(b"podnet-root", work.encode(), b"tmpfs", 0, b"mode=0700"), "tmpfs for the pod root")
+    for d in ("upper", "work", "merged"):
+        os.mkdir(os.path.join(work, d))
+    merged = os.path.join(work, "merged")
+    options = f"lowerdir=/,upperdir={work}/upper,workdir={work}/work".encode()
+    _check(libc.mount(b"overlay", merged.encode(), b"overlay", 0, options), "overlay root")
+    return os.open(merged, os.O_PATH | os.O_DIRECTORY)
+
+
+def _pivot_into_overlay(merged: int, files: dict[str, str]) -> None:
+    """Bind every visible mount into the overlay, write ``files`` at its root, make it the root.
+
+    Binds are recursive, and binds of this namespace's slave mounts stay slaves, so unmounts on the
+    node (a deleted network namespace) still reach the pod. Skipped: mounts covered by a later one
+    (not visible before either) and the mount holding the overlay itself.
+    """
+    table = _mounts()
+    parents = {mid: parent for mid, parent, _point in table}
+    root_id = next(mid for mid, _parent, point in table if point == "/")
+    overlay_id = next(mid for mid, _parent, _point in reversed(table) if _point.endswith("/rootfs/merged"))
+    holding: set[int] = set()
+    mid = overlay_id
+    while mid in parents and mid != root_id:
+        holding.add(mid)
+        mid = parents[mid]
+    tops = [(mid, point) for mid, parent, point in table if parent == root_id and point != "/"]
+    base = f"/proc/self/fd/{merged}"
+    for i, (mid, point) in enumerate(tops):
+        if mid in holding or any(_under(point, later) for _m, later in tops[i + 1 :]):
+            continue
+        _check(
+            libc.mount(point.encode(), (base + point).encode(), None, MS_BIND | MS_REC, None), "bind " + point
+        )
+    for path, text in files.items():
+        fd = os.open(base + path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o755)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    os.fchdir(merged)
+    os.close(merged)
+    _check(libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    _check(libc.umount2(b".", MNT_DETACH), "detach the node's root")
+    os.chdir("/")
 
 
 def join(pid: str) -> None:

@@ -8,7 +8,8 @@ of the pause. The forked child runs the very function enter.py's ``--net`` mode 
 
 Protocol, over the SOCK_SEQPACKET socket inherited as fd N, one JSON message each way per sandbox:
 
-    {"net": PATH, "files": DIR | null, "hostname": H | null, "argv": [...], "log": PATH}
+    {"net": PATH, "files": DIR | null, "hostname": H | null, "argv": [...], "log": PATH,
+     "rootFiles": {"/NAME": TEXT} (optional: the pod's root becomes an overlay holding them)}
     -> {"pid": N}                      the child has exec'd argv (its namespaces are set)
     -> {"error": "...", "pid": N?}      it could not; nothing of it runs any more
 
@@ -56,6 +57,18 @@ def parse(data: bytes) -> dict:
     for key in ("files", "hostname"):
         if req.get(key) is not None and not isinstance(req[key], str):
             raise ValueError(f"{key} must be a string or null")
+    root_files = req.get("rootFiles") or {}
+    if not isinstance(root_files, dict) or not all(
+        isinstance(k, str)
+        and isinstance(v, str)
+        and k.startswith("/")
+        and "/" not in k[1:]
+        and k not in ("/", "/.", "/..")
+        for k, v in root_files.items()
+    ):
+        raise ValueError("rootFiles must map top-level paths (/NAME) to text")
+    if root_files and not req.get("files"):
+        raise ValueError("rootFiles need a files directory (the overlay's layers live there)")
     return req
 
 
@@ -73,7 +86,7 @@ def _child(req: dict, report: int) -> None:
         os.dup2(log, 2)
         os.close(devnull)
         os.close(log)
-        enter.new_sandbox(req["net"], req.get("files"), req.get("hostname"))
+        enter.new_sandbox(req["net"], req.get("files"), req.get("hostname"), req.get("rootFiles"))
         try:
             os.execvp(req["argv"][0], req["argv"])
         except OSError as exc:

@@ -49,12 +49,23 @@ class PauseLauncher:
         return ours
 
     async def start(
-        self, net: str, files: str | None, hostname: str | None, argv: list[str] | tuple[str, ...], log: str
+        self,
+        net: str,
+        files: str | None,
+        hostname: str | None,
+        argv: list[str] | tuple[str, ...],
+        log: str,
+        root_files: dict[str, str] | None = None,
     ) -> int:
-        """The PID of a new sandbox holder that has exec'd ``argv`` inside its namespaces."""
-        request = json.dumps(
-            {"net": net, "files": files, "hostname": hostname, "argv": list(argv), "log": log}
-        ).encode()
+        """The PID of a new sandbox holder that has exec'd ``argv`` inside its namespaces.
+
+        ``root_files`` ({"/agnhost": script}): files the pod sees at its root, through an overlay of
+        the node's root (see enter.overlay_root); the node's own ``/`` is never written.
+        """
+        req = {"net": net, "files": files, "hostname": hostname, "argv": list(argv), "log": log}
+        if root_files:
+            req["rootFiles"] = root_files
+        request = json.dumps(req).encode()
         loop = asyncio.get_running_loop()
         async with self._lock:
             try:

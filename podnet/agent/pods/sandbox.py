@@ -104,7 +104,14 @@ class Sandboxes:
             f.truncate()
             f.write(text)
 
-    async def create(self, rec: SandboxRecord, resolv: str, hosts: str, hostname: str) -> None:
+    async def create(
+        self,
+        rec: SandboxRecord,
+        resolv: str,
+        hosts: str,
+        hostname: str,
+        root_files: dict[str, str] | None = None,
+    ) -> None:
         """netns → CNI ADD → files → pause; each step recorded. Raises SandboxError, leaving the record."""
         d = self.pod_dir(rec.uid)
         d.mkdir(parents=True, exist_ok=True)
@@ -146,7 +153,9 @@ class Sandboxes:
             # /proc/self in the forked holder is the holder itself: the node's namespace (hostNetwork)
             net = f"/run/netns/{rec.netns}" if rec.netns else "/proc/self/ns/net"
             try:
-                pid = await self.pauses.start(net, str(d), hostname, PAUSE_ARGV, str(d / "pause.log"))
+                pid = await self.pauses.start(
+                    net, str(d), hostname, PAUSE_ARGV, str(d / "pause.log"), root_files=root_files
+                )
             except PauseError as exc:
                 raise SandboxError(f"failed to start the pod's pause process: {exc}") from None
             ticks = proc.start_ticks(pid)  # it has exec'd: the zygote answers only then

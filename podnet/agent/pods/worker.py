@@ -23,6 +23,7 @@ from podnet.api.scheme import resource
 from podnet.api.timestamps import rfc3339
 from podnet.client.events import record_event
 from podnet.client.interface import ApiClient
+from podnet.images.registry import agnhost_shim_script, parse_image
 from podnet.lab.topology import pod_netns_name
 
 Obj = dict[str, Any]
@@ -202,7 +203,11 @@ class PodWorker:
             resolv = files.resolv_conf(self.pod, self.config.dns)
             pause_before = rec.pause
             await self.sandboxes.create(
-                rec, resolv, files.hosts_file(self.pod, [], "cluster.local"), files.pod_hostname(self.pod)
+                rec,
+                resolv,
+                files.hosts_file(self.pod, [], "cluster.local"),
+                files.pod_hostname(self.pod),
+                root_files=self._root_files(spec),
             )
             self.sandboxes.write_file(
                 self.sandboxes.pod_dir(self.uid) / "hosts",
@@ -219,6 +224,16 @@ class PodWorker:
         if self.restored:
             self._adopt(pause_before)
         return True
+
+    def _root_files(self, spec: Any) -> dict[str, str] | None:
+        """What the pod's images have at their root: agnhost's ``/agnhost``, so ``sh -c "/agnhost …"``
+        works as in the real image (the pod's root becomes an overlay; the node's is not written)."""
+        images = [
+            c.get("image", "") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+        ]
+        if any(parse_image(i).name == "agnhost" for i in images):
+            return {"/agnhost": agnhost_shim_script(self.config.python or sys.executable)}
+        return None
 
     def _adopt(self, pause_before: Any) -> None:
         """After an agent restart: keep containers that still run in an unchanged sandbox."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import pytest
 
@@ -57,6 +58,22 @@ def test_containers_of_a_pod_share_localhost(lab: Lab) -> None:
     wait_until(
         lambda: lab.exec_rc("duo", "/agnhost", "connect", "127.0.0.1:8090", "--timeout=1s") == 0, timeout=10
     )
+
+
+def test_agnhost_is_at_the_pods_root_for_shell_commands_and_the_node_is_untouched(lab: Lab) -> None:
+    shell = {"name": "web", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+             "command": ["sh", "-c", "echo started > /started-by-shell; exec /agnhost netexec --http-port=8080"]}  # fmt: skip
+    lab.kubectl.apply(pod_manifest("sh-agnhost", shell))
+    pod = lab.wait_ready("sh-agnhost")
+    ip = pod["status"]["podIP"]
+    wait_until(
+        lambda: lab.exec_rc("sh-agnhost", "/agnhost", "connect", f"{ip}:8080", "--timeout=1s") == 0, 10
+    )
+    assert (
+        lab.exec("sh-agnhost", "sh", "-c", f"curl -s --max-time 3 http://{ip}:8080/hostname") == "sh-agnhost"
+    )
+    assert lab.exec("sh-agnhost", "cat", "/started-by-shell").strip() == "started"  # the pod's own root
+    assert not os.path.exists("/agnhost") and not os.path.exists("/started-by-shell")  # not the node's
 
 
 def test_restarted_container_keeps_the_pod_ip(lab: Lab) -> None:

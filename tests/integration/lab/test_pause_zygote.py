@@ -102,3 +102,20 @@ async def test_a_dead_zygote_is_restarted_on_the_next_request(netns_name, launch
     started.append(second)
     assert pauses._zygote is not zygote and second != first
     assert proc.start_ticks(first) is not None  # the first pause outlived its zygote
+
+
+async def test_root_files_appear_in_the_pods_own_root_only(netns_name, launcher, tmp_path: Path):
+    pauses, started = launcher
+    name = f"/pn-zy-{secrets.token_hex(3)}"  # a path the node must never get
+    script = '#!/bin/sh\necho from-the-image "$@"\n'
+    pid = await pauses.start(f"/run/netns/{netns_name}", str(tmp_path), "ov", PAUSE, str(tmp_path / "log"),
+                             root_files={name: script})  # fmt: skip
+    started.append(pid)
+    assert in_pod(pid, "sh", "-c", f"{name} works").strip() == "from-the-image works"
+    in_pod(pid, "sh", "-c", f"echo x > {name}-written")  # writes land in the pod's overlay
+    assert not os.path.exists(name) and not os.path.exists(f"{name}-written")
+    assert in_pod(pid, "hostname").strip() == "ov" and "UP" in in_pod(pid, "ip", "link", "show", "lo")
+    assert in_pod(pid, "cat", "/proc/self/status")  # /proc, /dev... are still there
+    with pytest.raises(PauseError, match="rootFiles"):
+        await pauses.start(f"/run/netns/{netns_name}", str(tmp_path), None, PAUSE, str(tmp_path / "log"),
+                           root_files={"/etc/passwd": "no"})  # fmt: skip
