@@ -239,7 +239,23 @@ def main() -> int:
         per_round = statistics.median(v / b for v, b in zip(vals, base, strict=True))
         print(f"{label:<22} {med:>14.2f} {min(vals):>6.2f}-{max(vals):<6.2f} {med / statistics.median(base):>6.2f} "
               f"{per_round:>10.2f} {lat[label]:>6.0f}us")  # fmt: skip
+    if not args.no_floors:
+        # podnet's own share: each lab path against the same shape built by hand with conntrack,
+        # per round (both measured in that round) and as a ratio of medians
+        print(f"\n{'podnet / floor+ct':<22} {'ratio':>6} {'per-round':>10}")
+        for label, floor in FLOOR_OF.items():
+            own, ref = gbps[label], gbps[floor]
+            per_round = statistics.median(v / f for v, f in zip(own, ref, strict=True))
+            print(f"{label.removeprefix('two nodes, '):<22} "
+                  f"{statistics.median(own) / statistics.median(ref):>6.2f} {per_round:>10.2f}")  # fmt: skip
     return 0
+
+
+FLOOR_OF = {
+    "same node": "floor same node+ct",
+    "two nodes, host-gw": "floor host-gw+ct",
+    "two nodes, vxlan": "floor vxlan+ct",
+}
 
 
 if __name__ == "__main__":
