@@ -56,14 +56,12 @@ def rtt(client: Client, ip: str) -> float:
 
 def raw_veth(stack: ExitStack) -> tuple[Client, str]:
     a, b = f"tpbench-{secrets.token_hex(2)}-a", f"tpbench-{secrets.token_hex(2)}-b"
-    for ns in (a, b):
-        stack.callback(subprocess.run, ["ip", "netns", "del", ns], capture_output=True)
-        run(["ip", "netns", "add", ns])
-    run(["ip", "-n", a, "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", b])
-    run(["ip", "-n", a, "addr", "add", "10.99.0.1/24", "dev", "v0"])
-    run(["ip", "-n", b, "addr", "add", "10.99.0.2/24", "dev", "v1"])
-    for ns, dev in ((a, "v0"), (b, "v1")):
-        run(["ip", "-n", ns, "link", "set", dev, "up"])
+    in_a, in_b = netns(stack, a), netns(stack, b)
+    in_a("link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", b)
+    in_a("addr", "add", "10.99.0.1/24", "dev", "v0")
+    in_b("addr", "add", "10.99.0.2/24", "dev", "v1")
+    in_a("link", "set", "v0", "up")
+    in_b("link", "set", "v1", "up")
     iperf_server(stack, b)
     return (lambda argv: run(["ip", "netns", "exec", a, *argv])), "10.99.0.2"
 
@@ -101,8 +99,11 @@ table inet floor {
 """
 
 
-def floor_node(stack: ExitStack, ns: str, pods: list[tuple[str, str]], mtu: int, conntrack: bool) -> None:
-    """A node namespace with bridge cbr0 (``.1`` of the pods' /24) and one veth pair per pod."""
+def floor_node(
+    stack: ExitStack, ns: str, pods: list[tuple[str, str]], mtu: int, conntrack: bool
+) -> Callable[..., str]:
+    """A node namespace with bridge cbr0 (``.1`` of the pods' /24) and one veth pair per pod; its
+    ``ip -n`` function."""
     ip = netns(stack, ns)
     run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1",
          f"net.bridge.bridge-nf-call-iptables={int(conntrack)}"])  # fmt: skip
@@ -120,6 +121,7 @@ def floor_node(stack: ExitStack, ns: str, pods: list[tuple[str, str]], mtu: int,
     if conntrack:
         subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=CONNTRACK_RULES, text=True,
                        check=True, capture_output=True)  # fmt: skip
+    return ip
 
 
 def floor_same_node(stack: ExitStack, conntrack: bool) -> tuple[Client, str]:
@@ -141,8 +143,7 @@ def floor_two_nodes(stack: ExitStack, backend: str, conntrack: bool) -> tuple[Cl
     macs = ["02:00:00:00:77:02", "02:00:00:00:77:03"]
     for n, (node_ip, prefix) in enumerate(nodes):
         ns = f"{tag}-n{n}"
-        floor_node(stack, ns, [(f"{tag}-p{n}", f"{prefix}.5")], mtu, conntrack)
-        ip = lambda *argv, ns=ns: run(["ip", "-n", ns, *argv])  # noqa: E731
+        ip = floor_node(stack, ns, [(f"{tag}-p{n}", f"{prefix}.5")], mtu, conntrack)
         ip("link", "add", "eth0", "type", "veth", "peer", "name", f"up{n}", "netns", f"{tag}-sw")
         switch("link", "set", f"up{n}", "master", "br0", "up")
         ip("addr", "add", f"{node_ip}/24", "dev", "eth0")

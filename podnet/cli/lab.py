@@ -321,9 +321,10 @@ def run_exec(args: argparse.Namespace) -> int:
 
 
 async def _pod_exec_argv(
-    lab: str, namespace: str, name: str, container: str, cmd: list[str]
+    lab: str, namespace: str, name: str, container: str, cmd: list[str], pod: dict[str, Any] | None = None
 ) -> tuple[list[str], dict[str, str]]:
-    """enter.py --join <the pod's pause> -- CMD, with the container's own environment (as kubectl exec)."""
+    """enter.py --join <the pod's pause> -- CMD, with the container's own environment (as kubectl exec);
+    ``pod``: the object, when the caller has fetched it already."""
     from podnet.agent.pods.sandbox import join_argv
     from podnet.api.scheme import resource
     from podnet.client.kubeconfig import load_kubeconfig
@@ -332,11 +333,12 @@ async def _pod_exec_argv(
     from podnet.lab.cluster import agent_dir
     from podnet.lab.state import kubeconfig_path
 
-    client = RestClient(load_kubeconfig(kubeconfig_path(lab)))
-    try:
-        pod = await client.get(resource("pods"), namespace, name)
-    finally:
-        await client.close()
+    if pod is None:
+        client = RestClient(load_kubeconfig(kubeconfig_path(lab)))
+        try:
+            pod = await client.get(resource("pods"), namespace, name)
+        finally:
+            await client.close()
     if pod is None:
         raise SystemExit(f'podnet exec: pods "{name}" not found in namespace "{namespace}"')
     node = (pod.get("spec") or {}).get("nodeName")

@@ -59,7 +59,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from podnet.cli.lab import _pod_exec_argv
     from podnet.lab.state import load_state
 
     host, sep, port = args.to.rpartition(":")
@@ -89,10 +88,7 @@ def run(args: argparse.Namespace) -> int:
         argv = ["ip", "netns", "exec", source.netns, sys.executable, "-I", *probe_args]
     else:
         try:
-            pod_ip = asyncio.run(_pod_ip(args.name, args.namespace, args.pod))
-            argv, env = asyncio.run(
-                _pod_exec_argv(args.name, args.namespace, args.pod, "", ["python3", *probe_args])
-            )
+            pod_ip, (argv, env) = asyncio.run(_pod_probe(args.name, args.namespace, args.pod, probe_args))
         except Exception as exc:  # no such pod, API down: one line, not a traceback
             print(f"podnet trace: {exc}", file=sys.stderr)
             return 1
@@ -165,8 +161,12 @@ def nft(ns: str, argv: list[str], stdin: str) -> None:
         raise RuntimeError(f"nft in {ns}: {done.stderr.strip()}")
 
 
-async def _pod_ip(lab: str, namespace: str, name: str) -> str:
+async def _pod_probe(
+    lab: str, namespace: str, name: str, probe_args: list[str]
+) -> tuple[str, tuple[list[str], dict[str, str]]]:
+    """The pod's IP and the argv running the probe inside it, from one read of the pod."""
     from podnet.api.scheme import resource
+    from podnet.cli.lab import _pod_exec_argv
     from podnet.client.kubeconfig import load_kubeconfig
     from podnet.client.rest import RestClient
     from podnet.lab.state import kubeconfig_path
@@ -176,9 +176,11 @@ async def _pod_ip(lab: str, namespace: str, name: str) -> str:
         pod = await client.get(resource("pods"), namespace, name)
     finally:
         await client.close()
+    if pod is None:
+        raise RuntimeError(f'pods "{name}" not found in namespace "{namespace}"')
     ip = (pod.get("status") or {}).get("podIP")
     if not ip:
         raise RuntimeError(f"pod {namespace}/{name} has no IP yet")
     if (pod.get("spec") or {}).get("hostNetwork"):
         raise RuntimeError(f"pod {namespace}/{name} uses the node's network: trace a pod with its own IP")
-    return str(ip)
+    return str(ip), await _pod_exec_argv(lab, namespace, name, "", ["python3", *probe_args], pod=pod)

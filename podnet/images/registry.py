@@ -137,7 +137,7 @@ def agnhost_shim_script(python: str = sys.executable) -> str:
     """An ``sh`` script for ``/agnhost`` inside a pod, so ``/agnhost connect …`` works as in the image.
 
     A pod with an agnhost container gets it at ``/agnhost`` in its own root, an overlay of the node's
-    (``enter.overlay_root``: the node's ``/`` is never written), so ``podnet exec POD -- /agnhost …``
+    (``enter.new_sandbox`` with root files: the node's ``/`` is never written), so ``podnet exec POD -- /agnhost …``
     and ``sh -c "/agnhost …"`` commands reach the built-in agnhost. It execs, so signals and the exit
     code pass straight through.
     """

@@ -22,6 +22,7 @@ import fcntl
 import os
 import struct
 import sys
+from typing import NamedTuple
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -97,18 +98,28 @@ def new_sandbox(
 SYS_PIVOT_ROOT = 155  # x86_64; glibc has no wrapper
 
 
-def _mounts() -> list[tuple[int, int, str]]:
-    """(mount id, parent id, mount point) of this mount namespace, in mount order."""
+class Mount(NamedTuple):
+    id: int
+    parent: int
+    point: str
+    fstype: str
+
+
+def mount_table() -> list[Mount]:
+    """This mount namespace's mounts, in mount order (/proc/self/mountinfo; the standard library only,
+    as this file runs as a script too). The lab's teardown and tmpfs check read it through here."""
     out = []
     with open("/proc/self/mountinfo", encoding="utf-8") as f:
         for line in f:
             fields = line.split()
+            # mountinfo escapes space, tab, newline and backslash as \ooo octal
             point = fields[4].encode().decode("unicode_escape") if "\\" in fields[4] else fields[4]
-            out.append((int(fields[0]), int(fields[1]), point))
+            out.append(Mount(int(fields[0]), int(fields[1]), point, fields[fields.index("-") + 1]))
     return out
 
 
-def _under(path: str, top: str) -> bool:
+def under(path: str, top: str) -> bool:
+    """``path`` is ``top`` or inside it."""
     return path == top or path.startswith(top.rstrip("/") + "/")
 
 
@@ -138,19 +149,18 @@ def _pivot_into_overlay(merged: int, files: dict[str, str]) -> None:
     node (a deleted network namespace) still reach the pod. Skipped: mounts covered by a later one
     (not visible before either) and the mount holding the overlay itself.
     """
-    table = _mounts()
-    parents = {mid: parent for mid, parent, _point in table}
-    root_id = next(mid for mid, _parent, point in table if point == "/")
-    overlay_id = next(mid for mid, _parent, _point in reversed(table) if _point.endswith("/rootfs/merged"))
+    table = mount_table()
+    parents = {m.id: m.parent for m in table}
+    root_id = next(m.id for m in table if m.point == "/")
+    mid = next(m.id for m in reversed(table) if m.point.endswith("/rootfs/merged"))
     holding: set[int] = set()
-    mid = overlay_id
     while mid in parents and mid != root_id:
         holding.add(mid)
         mid = parents[mid]
-    tops = [(mid, point) for mid, parent, point in table if parent == root_id and point != "/"]
+    tops = [(m.id, m.point) for m in table if m.parent == root_id and m.point != "/"]
     base = f"/proc/self/fd/{merged}"
     for i, (mid, point) in enumerate(tops):
-        if mid in holding or any(_under(point, later) for _m, later in tops[i + 1 :]):
+        if mid in holding or any(under(point, later) for _m, later in tops[i + 1 :]):
             continue
         _check(
             libc.mount(point.encode(), (base + point).encode(), None, MS_BIND | MS_REC, None), "bind " + point

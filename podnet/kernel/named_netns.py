@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from podnet.kernel.enter import mount_table, under
+
 NETNS_RUN_DIR = Path("/run/netns")
 
 CLONE_NEWNET = 0x40000000
@@ -151,15 +153,8 @@ def umount_detach(point: str) -> None:
 def fs_type(path: str | Path) -> str:
     """The filesystem type of the mount holding ``path`` (longest mount point prefix in mountinfo)."""
     target = os.path.realpath(path)
-    best, kind = "", ""
-    with open("/proc/self/mountinfo", encoding="utf-8") as f:
-        for line in f:
-            fields = line.split()
-            point = fields[4].encode().decode("unicode_escape") if "\\" in fields[4] else fields[4]
-            inside = target == point or target.startswith(point.rstrip("/") + "/")
-            if inside and len(point) >= len(best):
-                best, kind = point, fields[fields.index("-") + 1]
-    return kind
+    holding = [m for m in reversed(mount_table()) if under(target, m.point)]  # the latest mount first
+    return max(holding, key=lambda m: len(m.point)).fstype if holding else ""
 
 
 def mount_tmpfs(path: str | Path, mode: int = 0o755) -> bool:

@@ -126,7 +126,6 @@ def serve(sock: socket.socket) -> None:
         except OSError as exc:  # fork or pipe failed: this zygote can go on
             reply = {"error": f"cannot start the sandbox: {exc}"}
         sock.send(json.dumps(reply).encode())
-        reap()
 
 
 def main(argv: list[str]) -> int:

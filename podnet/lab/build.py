@@ -3,9 +3,9 @@
 The lab directory is claimed with one ``mkdir`` (atomic, so two ``up`` of one name cannot both win)
 and gets its own tmpfs unless it already lives on one (runtime state belongs in RAM, as /run is on a
 usual system; ``down`` unmounts it). The state file is written with phase "building" before the
-first namespace exists, so even a killed ``up`` leaves a record that ``down`` can clean. On any failure (Ctrl-C included) every
-namespace this run created is deleted, the directory removed, and the error re-raised with a note
-naming the step.
+first namespace exists, so even a killed ``up`` leaves a record that ``down`` can clean. On any
+failure (Ctrl-C included) every namespace this run created is deleted, the directory removed, and
+the error re-raised with a note naming the step.
 """
 
 from __future__ import annotations

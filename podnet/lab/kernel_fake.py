@@ -29,7 +29,6 @@ class FakeLabKernel:
     routes: dict[str, dict[str, str]] = field(default_factory=dict)
     sysctls: dict[tuple[str, str], str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
-    tmpfs: list[str] = field(default_factory=list)
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     fail: Callable[[str, tuple[str, ...]], None] | None = None
     closed: bool = False
@@ -52,7 +51,6 @@ class FakeLabKernel:
 
     def mount_tmpfs(self, path: str) -> None:
         self._call("mount_tmpfs", path)
-        self.tmpfs.append(path)
 
     def list_netns(self) -> list[str]:
         return sorted(self.namespaces)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podnet.kernel.enter import mount_table, under
 from podnet.lab import netns
 from podnet.lab.plan import DeleteNetns, RemoveLabDir, StopProcesses, teardown_plan
 from podnet.lab.state import RUN_DIR, ProcessRecord, load_state, start_ticks
@@ -165,18 +166,8 @@ def processes_in(inodes: set[int]) -> list[int]:
 
 def mounts_under(directory: Path) -> list[str]:
     """Mount points at or below ``directory``, deepest first (from /proc/self/mountinfo)."""
-    top = str(directory)
-    points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = _unescape(line.split()[4])
-        if point == top or point.startswith(top + "/"):
-            points.append(point)
+    points = [m.point for m in mount_table() if under(m.point, str(directory))]
     return sorted(points, key=lambda p: p.count("/"), reverse=True)
-
-
-def _unescape(field_: str) -> str:
-    """mountinfo escapes space, tab, newline and backslash as \\ooo octal."""
-    return field_.encode().decode("unicode_escape") if "\\" in field_ else field_
 
 
 def remove_lab_dir(directory: Path) -> bool:

@@ -60,7 +60,7 @@ class PauseLauncher:
         """The PID of a new sandbox holder that has exec'd ``argv`` inside its namespaces.
 
         ``root_files`` ({"/agnhost": script}): files the pod sees at its root, through an overlay of
-        the node's root (see enter.overlay_root); the node's own ``/`` is never written.
+        the node's root (see enter.new_sandbox); the node's own ``/`` is never written.
         """
         req = {"net": net, "files": files, "hostname": hostname, "argv": list(argv), "log": log}
         if root_files:

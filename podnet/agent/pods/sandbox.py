@@ -76,6 +76,7 @@ class Sandboxes:
     # in podnet, so it is the agent's own credential; see the README's security note).
     service_account_token: str = ""
     ca_pem: bytes = b""
+    pauses: PauseLauncher = field(default_factory=PauseLauncher)  # forks the pause processes
 
     def pod_dir(self, uid: str) -> Path:
         return self.state_dir / "pods" / uid
@@ -164,8 +165,6 @@ class Sandboxes:
                 raise SandboxError(f"pause process exited at once: {log}")
             rec.pause = ProcessRecord(pid, ticks)
             self.save(rec)
-
-    pauses: PauseLauncher = field(default_factory=PauseLauncher)
 
     async def destroy(self, rec: SandboxRecord) -> None:
         """pause stopped → CNI DEL → netns removed → pod dir removed; idempotent."""

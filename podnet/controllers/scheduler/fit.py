@@ -69,11 +69,6 @@ def place_of(pod: Obj) -> str:
     return str(node)
 
 
-def pods_per_node(pods: list[Obj]) -> Counter[str]:
-    """Pods that hold a place on their node: bound and not finished."""
-    return Counter(node for node in map(place_of, pods) if node)
-
-
 def schedule(pod: Obj, nodes: list[Obj], load: Counter[str]) -> tuple[str, str]:
     """(node name, "") for the best fitting node, or ("", kube-scheduler's FitError message)."""
     fits: list[str] = []
